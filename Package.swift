@@ -1,0 +1,69 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Module layout and import rules: ../shared/DESIGN.md §2. Arrows point one way.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "Amalgam",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "amalgam", targets: ["amalgam"]),
+        .executable(name: "amalgam-bench", targets: ["amalgam-bench"]),
+        .library(name: "Tensors", targets: ["Tensors"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: strict),
+        .target(name: "Merging", dependencies: ["Tensors"], swiftSettings: strict),
+        .target(name: "Inference", dependencies: ["Tensors", "CBLAS"], swiftSettings: strict),
+        .target(name: "Fitness", dependencies: ["Inference", "Tensors"], swiftSettings: strict),
+        .target(name: "Search", dependencies: ["Merging", "CBLAS"], swiftSettings: strict),
+        .target(name: "Archive", dependencies: ["CSQLite"], swiftSettings: strict),
+        .target(
+            name: "Engine",
+            dependencies: ["Tensors", "Merging", "Inference", "Fitness", "Search", "Archive"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "amalgam",
+            dependencies: [
+                "Tensors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "amalgam-bench",
+            dependencies: [
+                "Tensors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/amalgam-bench",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TensorsTests",
+            dependencies: ["Tensors", "CBLAS", "CSQLite"],
+            exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AmalgamCLITests",
+            dependencies: ["Tensors"],
+            swiftSettings: strict
+        ),
+    ]
+)

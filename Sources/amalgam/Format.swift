@@ -1,0 +1,45 @@
+/// Number and size formatting for people reading a terminal.
+enum Format {
+    /// `1234567` → `1,234,567 (1.23M)`; small counts stay plain.
+    static func count(_ n: Int) -> String {
+        var digits = String(n)
+        var groups: [String] = []
+        while digits.count > 3 {
+            groups.insert(String(digits.suffix(3)), at: 0)
+            digits.removeLast(3)
+        }
+        groups.insert(digits, at: 0)
+        let grouped = groups.joined(separator: ",")
+        let scales: [(Double, String)] = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")]
+        guard let (scale, suffix) = scales.first(where: { Double(n) >= $0.0 * 10 }) else { return grouped }
+        return grouped + " (" + fixed(Double(n) / scale, digits: 2) + suffix + ")"
+    }
+
+    /// Decimal units, as disk sizes are quoted: `1.23 GB`.
+    static func bytes(_ n: Int) -> String {
+        let units: [(Double, String)] = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
+        guard let (scale, unit) = units.first(where: { Double(n) >= $0.0 }) else { return "\(n) B" }
+        return fixed(Double(n) / scale, digits: 2) + " " + unit
+    }
+
+    /// `value` with exactly `digits` decimals, without Foundation's locale-dependent formatting.
+    static func fixed(_ value: Double, digits: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let scaled = Int((abs(value) * scale).rounded())
+        let whole = scaled / Int(scale)
+        var fraction = String(scaled % Int(scale))
+        fraction = String(repeating: "0", count: digits - fraction.count) + fraction
+        return (value < 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + fraction : "")
+    }
+
+    static func fileName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+}
+
+extension String {
+    func padding(to width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}

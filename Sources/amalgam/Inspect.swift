@@ -1,0 +1,123 @@
+import ArgumentParser
+import Tensors
+
+extension Amalgam {
+    struct Inspect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Describe a model folder: architecture, layers, parameters, dtypes, shards.",
+            discussion: """
+                MODEL is a Hugging Face folder (config.json and safetensors weights, sharded \
+                through model.safetensors.index.json or not) or a single .safetensors file. \
+                Every header is validated; a damaged file is named with its problem.
+                """
+        )
+
+        @Argument(help: "The model folder or .safetensors file to describe.", completion: .directory)
+        var model: String
+
+        @Flag(help: "List every tensor with its dtype, shape and shard.")
+        var tensors = false
+
+        @Flag(help: "Print one JSON object instead of text.")
+        var json = false
+
+        func run() throws {
+            let folder = try ModelFolder(path: model)
+            let summary = try ModelSummary(folder)
+            print(json ? summary.json(listingTensors: tensors) : summary.text(listingTensors: tensors))
+        }
+    }
+}
+
+/// What `inspect` reports, gathered once and printed as text or JSON.
+struct ModelSummary {
+    let folder: ModelFolder
+    let modelType: String?
+    let architecture: String?
+    let layers: Int?
+    let hiddenSize: Int?
+    let vocabularySize: Int?
+    let tiedEmbeddings: Bool
+
+    init(_ folder: ModelFolder) throws {
+        self.folder = folder
+        let config = folder.config
+        modelType = try config?.modelType
+        architecture = try config?.architecture
+        layers = try config?.layerCount ?? folder.layersInTensorNames
+        hiddenSize = try config?.hiddenSize
+        vocabularySize = try config?.vocabularySize
+        let hasHead = folder.tensor("lm_head.weight") != nil
+        tiedEmbeddings = try !hasHead && (config?.tiesWordEmbeddings ?? false)
+    }
+
+    func text(listingTensors: Bool) -> String {
+        var rows: [(String, String)] = []
+        if let architecture { rows.append(("architecture", architecture + (modelType.map { " (model_type \($0))" } ?? ""))) }
+        else if let modelType { rows.append(("model_type", modelType)) }
+        if folder.config == nil { rows.append(("config", "none (a bare safetensors file)")) }
+        if let layers { rows.append(("layers", String(layers))) }
+        if let hiddenSize { rows.append(("hidden size", String(hiddenSize))) }
+        if let vocabularySize { rows.append(("vocabulary", String(vocabularySize))) }
+        rows.append(("parameters", Format.count(folder.parameterCount) + (tiedEmbeddings ? " (tied embeddings)" : "")))
+        rows.append(("tensors", String(folder.tensorNames.count)))
+        rows.append(("dtypes", folder.dtypeCounts.map { "\($0.dtype.rawValue) ×\($0.count)" }.joined(separator: ", ")))
+        let shardText = folder.shards.count == 1 ? "1 file" : "\(folder.shards.count) shards"
+        rows.append(("on disk", "\(Format.bytes(folder.bytesOnDisk)) in \(shardText)" + (folder.indexPath != nil ? " with an index" : "")))
+        if !folder.tokenizerFiles.isEmpty { rows.append(("tokenizer", folder.tokenizerFiles.joined(separator: ", "))) }
+
+        var lines = [folder.path]
+        let width = rows.map(\.0.count).max() ?? 0
+        for (key, value) in rows { lines.append("  " + key.padding(to: width) + "  " + value) }
+        if let configured = layers, let seen = folder.layersInTensorNames, folder.config != nil, configured != seen {
+            lines.append("  note: config.json says \(configured) layers but tensor names show \(seen)")
+        }
+        if listingTensors {
+            let nameWidth = folder.tensorNames.map(\.count).max() ?? 0
+            lines.append("")
+            for name in folder.tensorNames {
+                guard let (file, info) = folder.tensor(name) else { continue }
+                let shape = "[" + info.shape.map(String.init).joined(separator: ", ") + "]"
+                var line = name.padding(to: nameWidth) + "  " + info.dtype.rawValue.padding(to: 5) + "  " + shape
+                if folder.shards.count > 1 { line += "  " + Format.fileName(file.path) }
+                lines.append(line)
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    func json(listingTensors: Bool) -> String {
+        func number(_ n: Int?) -> JSONValue { n.map { .number(JSONNumber($0)) } ?? .null }
+        var dtypes = JSONObject()
+        for (dtype, count) in folder.dtypeCounts { dtypes[dtype.rawValue] = number(count) }
+        var object = JSONObject([
+            "path": .string(folder.path),
+            "model_type": modelType.map(JSONValue.string) ?? .null,
+            "architecture": architecture.map(JSONValue.string) ?? .null,
+            "layers": number(layers),
+            "hidden_size": number(hiddenSize),
+            "vocab_size": number(vocabularySize),
+            "parameters": number(folder.parameterCount),
+            "tied_embeddings": .bool(tiedEmbeddings),
+            "tensor_count": number(folder.tensorNames.count),
+            "dtypes": .object(dtypes),
+            "bytes_on_disk": number(folder.bytesOnDisk),
+            "shards": .array(folder.shards.map { .string(Format.fileName($0.path)) }),
+            "index": folder.indexPath.map { .string(Format.fileName($0)) } ?? .null,
+            "tokenizer_files": .array(folder.tokenizerFiles.map(JSONValue.string)),
+        ])
+        if listingTensors {
+            object["tensors"] = .array(folder.tensorNames.compactMap { name in
+                folder.tensor(name).map { file, info in
+                    .object(JSONObject([
+                        "name": .string(name),
+                        "dtype": .string(info.dtype.rawValue),
+                        "shape": .array(info.shape.map { .number(JSONNumber($0)) }),
+                        "shard": .string(Format.fileName(file.path)),
+                    ]))
+                }
+            })
+        }
+        return JSONValue.object(object).serialized(indent: 2)
+    }
+}
