@@ -57,13 +57,11 @@ let package = Package(
         .testTarget(
             name: "TensorsTests",
             dependencies: ["Tensors", "CBLAS", "CSQLite"],
-            exclude: ["Fixtures"],
-            swiftSettings: strict
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "AmalgamCLITests",
-            dependencies: ["Tensors"],
-            swiftSettings: strict
+            dependencies: ["Tensors"]
         ),
     ]
 )

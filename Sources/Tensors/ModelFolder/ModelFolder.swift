@@ -103,7 +103,7 @@ public struct ModelFolder: Sendable {
         var shards: [SafetensorsFile] = []
         var locations: [String: Location] = [:]
         var names: [String] = []
-        for (shardIndex, name) in shardNames.enumerated() {
+        for (shardIndex, name) in shardNames.sorted().enumerated() {
             let shardPath = folder + "/" + name
             guard FileManager.default.fileExists(atPath: shardPath) else {
                 throw ModelFolderError(file: index, field: "weight_map", "names shard \(name), which does not exist")

@@ -128,7 +128,9 @@ public struct SafetensorsHeader: Sendable, Equatable {
             }
             guard size >= 0 else { throw fail(.invalidShape("dimension \(size) is negative")) }
             let (product, overflow) = elements.multipliedReportingOverflow(by: size)
-            guard !overflow else { throw fail(.invalidShape("\(dims.map { $0.serialized() }) has too many elements")) }
+            guard !overflow else {
+                throw fail(.invalidShape("[\(dims.map { $0.serialized() }.joined(separator: ", "))] has too many elements"))
+            }
             elements = product
             shape.append(size)
         }
