@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// Benchmarks that print ratios measured in the same run (DESIGN.md §5). Each subcommand ends
+/// with one JSON summary line; none of them is a test and none asserts on time.
+@main
+struct AmalgamBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "amalgam-bench",
+        abstract: "Measure Amalgam against this machine's own limits and against its peers.",
+        subcommands: [IOBenchmark.self]
+    )
+}
