@@ -1,0 +1,42 @@
+# Two entry points for a fresh machine (README.md): `make demo` and `make test`.
+# Each installs the system libraries it needs, builds, and runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.PHONY: deps build demo test bench fixtures
+
+APT_PACKAGES := libopenblas-dev libsqlite3-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+LOG := .build/logs
+
+# apt-get update once, and only when a package is missing.
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+# Release build of the command line; any compiler warning in our code fails the build.
+build: deps
+	@mkdir -p $(LOG)
+	swift build -c release --product amalgam 2>&1 | tee $(LOG)/release.txt
+	@! grep -E '^/.*(Sources|Tests|Benchmarks)/.*warning:' $(LOG)/release.txt
+
+demo: build
+	.build/release/amalgam inspect zoo/tiny-llama
+
+# Unit tests (debug build) and integration tests (they drive the release binary built above).
+test: build
+	swift build --build-tests 2>&1 | tee $(LOG)/tests.txt
+	@! grep -E '^/.*(Sources|Tests|Benchmarks)/.*warning:' $(LOG)/tests.txt
+	swift test --skip-build
+
+bench: deps
+	swift build -c release --product amalgam-bench
+	.build/release/amalgam-bench io
+
+# Regenerate the golden fixtures with the reference libraries (needs PyPI; never needed to build or test).
+fixtures:
+	[ -x tools/.venv/bin/python ] || python3 -m venv tools/.venv
+	tools/.venv/bin/pip install -q -r tools/requirements.txt
+	tools/.venv/bin/python tools/make_fixtures.py
