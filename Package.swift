@@ -61,7 +61,8 @@ let package = Package(
         ),
         .testTarget(
             name: "AmalgamCLITests",
-            dependencies: ["Tensors"]
+            dependencies: ["Tensors"],
+            exclude: ["Snapshots"]
         ),
     ]
 )

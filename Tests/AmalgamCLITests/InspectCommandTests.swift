@@ -41,6 +41,11 @@ import Testing
         ([UInt8](header: "{\"a\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [0, 8]}, \"b\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [4, 12]}}", data: 12), "tensor 'b': overlaps tensor 'a'"),
         ([UInt8](header: "{\"w\": {\"dtype\": \"F32\", \"shape\": [-1], \"data_offsets\": [0, 8]}}", data: 8), "tensor 'w': invalid shape: dimension -1 is negative"),
         ([UInt8](header: "{\"w\": [}", data: 0), "header is not valid JSON"),
+        ([UInt8](header: "{\"w\": \"\u{FF}\"}", data: 0).map { $0 == 0xC3 ? 0xFF : $0 }, "header is not valid JSON: invalid UTF-8"),
+        ([UInt8](header: "{\"w\": {\"dtype\": \"F32\", \"shape\": [2], \"data_offsets\": [8, 0]}}", data: 8), "tensor 'w': data_offsets [8, 0] run backwards"),
+        ([UInt8](header: "{\"w\": {\"dtype\": \"F32\", \"shape\": [4294967296, 4294967296, 4294967296], \"data_offsets\": [0, 8]}}", data: 8), "tensor 'w': invalid shape: [4294967296, 4294967296, 4294967296] has too many elements"),
+        ([UInt8](header: "{\"a\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [0, 4]}, \"b\": {\"dtype\": \"F32\", \"shape\": [1], \"data_offsets\": [8, 12]}}", data: 12), "data bytes 4..<8 belong to no tensor"),
+        ([UInt8](header: "{\"w\": {\"dtype\": \"Q4\", \"shape\": [2], \"data_offsets\": [0, 8]}}", data: 8), "tensor 'w': unknown dtype \"Q4\""),
     ])
     func damagedFileIsOneLineAndExitOne(bytes: [UInt8], problem: String) throws {
         let directory = NSTemporaryDirectory() + "amalgam-cli-" + UUID().uuidString

@@ -39,13 +39,15 @@ public struct SafetensorsLayout: Sendable {
     }
 
     public static let indexFileName = "model.safetensors.index.json"
+    /// mergekit's default `--max-shard-size` (`5B`, five billion bytes).
+    public static let defaultMaxShardSize = 5_000_000_000
 
     public let shards: [Shard]
     public let locations: [String: Location]
     public let totalSize: Int
 
     /// Plans `tensors` (names must be unique) into shards of at most `maxShardSize` bytes.
-    public init(tensors: [TensorSpec], maxShardSize: Int, metadata: [(key: String, value: String)] = [("format", "pt")]) {
+    public init(tensors: [TensorSpec], maxShardSize: Int = defaultMaxShardSize, metadata: [(key: String, value: String)] = [("format", "pt")]) {
         var groups: [[TensorSpec]] = []
         var current: [TensorSpec] = []
         var currentSize = 0
