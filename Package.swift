@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -27,7 +28,7 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: strict),
-        .target(name: "Merging", dependencies: ["Tensors"], swiftSettings: strict),
+        .target(name: "Merging", dependencies: ["Tensors", "Yams"], swiftSettings: strict),
         .target(name: "Inference", dependencies: ["Tensors", "CBLAS"], swiftSettings: strict),
         .target(name: "Fitness", dependencies: ["Inference", "Tensors"], swiftSettings: strict),
         .target(name: "Search", dependencies: ["Merging", "CBLAS"], swiftSettings: strict),
@@ -41,6 +42,7 @@ let package = Package(
             name: "amalgam",
             dependencies: [
                 "Tensors",
+                "Merging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -49,6 +51,7 @@ let package = Package(
             name: "amalgam-bench",
             dependencies: [
                 "Tensors",
+                "Merging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/amalgam-bench",
@@ -57,6 +60,11 @@ let package = Package(
         .testTarget(
             name: "TensorsTests",
             dependencies: ["Tensors", "CBLAS", "CSQLite"],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "MergingTests",
+            dependencies: ["Merging", "Tensors"],
             exclude: ["Fixtures"]
         ),
         .testTarget(

@@ -1,0 +1,322 @@
+import Foundation
+import Tensors
+
+/// What a recipe means for a set of source models: every output tensor, the source tensors it is
+/// computed from, and each parameter resolved for that tensor. Built before any arithmetic, so
+/// every input problem (a missing model or tensor, mismatched shapes, a layer range past the
+/// model, a parameter out of range for one tensor) is found before an output byte is written.
+///
+/// Planning follows mergekit's `MergePlanner` (mergekit 0.1.5 `plan.py`, `config.py`,
+/// `parameter_resolver.py`): the `models:` form becomes one slice over every layer, the base
+/// appended when not listed; pre-layer weights take the first slice's sources, post-layer weights
+/// the last slice's, both at t = 0; layer `i` of an `n`-layer slice has `t = i / (n − 1)` (1 for a
+/// one-layer slice). A parameter is looked up, first value wins, in the slice source's parameters
+/// (for per-model parameters), the slice's, then the recipe's; filters match the output tensor's
+/// name for shared parameters and the input tensor's name for per-model ones.
+public struct MergePlan: Sendable {
+    /// A source model as opened for the plan.
+    public struct Model: Sendable {
+        /// The path as the recipe writes it.
+        public let reference: String
+        public let folder: ModelFolder
+    }
+
+    /// One input of an output tensor.
+    public struct Input: Sendable {
+        public let model: Int
+        public let tensor: String
+        public let info: TensorInfo
+        public let isBase: Bool
+        /// Per-input parameters (weight, density, …) resolved for this tensor.
+        public let parameters: [String: ParameterScalar]
+    }
+
+    public struct OutputTensor: Sendable {
+        public let name: String
+        public let shape: [Int]
+        public let inputs: [Input]
+        /// Shared parameters (normalize, t, lambda, …) resolved for this tensor.
+        public let parameters: [String: ParameterScalar]
+        public let outDType: DType
+        /// The compute dtype inputs are rounded to first, when narrower than they are stored.
+        public let computeDType: DType?
+        /// One input that passes through unchanged (an optional weight only one model has).
+        public let passthrough: Bool
+
+        public var elementCount: Int { shape.reduce(1, *) }
+    }
+
+    public let recipe: Recipe
+    public let file: String
+    public let models: [Model]
+    public let architecture: Architecture
+    public let tensors: [OutputTensor]
+    /// Layers of the output model.
+    public let layerCount: Int
+    /// The model whose config.json the output starts from: the base, else the first model named.
+    public let configModel: Int
+
+    /// Opens every model the recipe names and plans the merge. Paths are taken as mergekit takes
+    /// them: relative to the current directory.
+    public init(recipe: Recipe, file: String) throws {
+        self.recipe = recipe
+        self.file = file
+        var models: [Model] = []
+        for (reference, field) in Self.modelFields(recipe) {
+            guard FileManager.default.fileExists(atPath: reference) else {
+                throw RecipeError(file: file, path: field, "model folder \(reference) does not exist")
+            }
+            models.append(Model(reference: reference, folder: try ModelFolder(path: reference)))
+        }
+        self.models = models
+        let index = Dictionary(uniqueKeysWithValues: models.enumerated().map { ($0.element.reference, $0.offset) })
+        configModel = 0
+
+        guard let config = models[0].folder.config else {
+            throw ModelFolderError(file: models[0].reference, "has no config.json; the architecture cannot be known")
+        }
+        guard let modelType = try config.modelType else {
+            throw ModelFolderError(file: config.path, field: "model_type", "is missing")
+        }
+        guard let architecture = Architecture.registry[modelType] else {
+            throw ModelFolderError(
+                file: config.path, field: "model_type",
+                "\"\(modelType)\" is not supported (supported: \(Architecture.registry.keys.sorted().joined(separator: ", ")))")
+        }
+        self.architecture = architecture
+        var layers: [Int] = []
+        for model in models {
+            guard let modelConfig = model.folder.config else {
+                throw ModelFolderError(file: model.reference, "has no config.json")
+            }
+            let type = try modelConfig.modelType
+            guard type == modelType else {
+                throw ModelFolderError(
+                    file: modelConfig.path, field: "model_type",
+                    "is \"\(type ?? "missing")\" but \(models[0].reference) is \"\(modelType)\"; merged models must share an architecture")
+            }
+            guard let count = try modelConfig.layerCount, count > 0 else {
+                throw ModelFolderError(file: modelConfig.path, field: "num_hidden_layers", "is missing")
+            }
+            layers.append(count)
+        }
+
+        var planner = Planner(recipe: recipe, file: file, models: models, index: index, layers: layers, architecture: architecture)
+        tensors = try planner.plan()
+        layerCount = planner.outputLayers
+    }
+
+    /// Each model path with the recipe field that first names it.
+    static func modelFields(_ recipe: Recipe) -> [(String, String)] {
+        var fields: [(String, String)] = []
+        func add(_ model: String?, _ field: String) {
+            if let model, !fields.contains(where: { $0.0 == model }) { fields.append((model, field)) }
+        }
+        add(recipe.baseModel, "base_model")
+        for (i, model) in (recipe.models ?? []).enumerated() { add(model.model, "models[\(i)].model") }
+        for (i, slice) in (recipe.slices ?? []).enumerated() {
+            add(slice.baseModel, "slices[\(i)].base_model")
+            for (j, source) in slice.sources.enumerated() { add(source.model, "slices[\(i)].sources[\(j)].model") }
+        }
+        if case .model(let path) = recipe.tokenizerSource { add(path, "tokenizer_source") }
+        return fields
+    }
+
+    /// Bytes of every source tensor the plan reads, as stored.
+    public var sourceBytes: Int {
+        tensors.reduce(0) { $0 + $1.inputs.reduce(0) { $0 + $1.info.byteCount } }
+    }
+
+    public func model(_ input: Input) -> Model { models[input.model] }
+}
+
+/// The mutable walk of `MergePlan.init`.
+private struct Planner {
+    let recipe: Recipe
+    let file: String
+    let models: [MergePlan.Model]
+    let index: [String: Int]
+    let layers: [Int]
+    let architecture: Architecture
+    var outputLayers = 0
+
+    struct Slice {
+        let sources: [Recipe.InputSlice]
+        let base: String?
+        let parameters: ParameterSettings
+        let path: String
+    }
+
+    func fail(_ path: String?, _ message: String) -> RecipeError {
+        RecipeError(file: file, path: path, message)
+    }
+
+    /// The recipe as slices (mergekit's `normalize_config`).
+    func slices() throws(RecipeError) -> [Slice] {
+        if let inputs = recipe.models {
+            var sources = inputs.map { input in
+                Recipe.InputSlice(model: input.model, layerRange: 0..<(layers[index[input.model] ?? 0]), parameters: input.parameters)
+            }
+            if let base = recipe.baseModel, !inputs.contains(where: { $0.model == base }) {
+                sources.append(Recipe.InputSlice(model: base, layerRange: 0..<(layers[index[base] ?? 0])))
+            }
+            let counts = Set(sources.map(\.layerRange.count))
+            guard counts.count == 1 else {
+                let detail = sources.map { "\($0.model): \($0.layerRange.count)" }.joined(separator: ", ")
+                throw fail("models", "the models have different numbers of layers (\(detail)); use slices")
+            }
+            return [Slice(sources: sources, base: recipe.baseModel, parameters: ParameterSettings(), path: "models")]
+        }
+        return (recipe.slices ?? []).enumerated().map { i, slice in
+            Slice(sources: slice.sources, base: slice.baseModel ?? recipe.baseModel, parameters: slice.parameters, path: "slices[\(i)]")
+        }
+    }
+
+    mutating func plan() throws -> [MergePlan.OutputTensor] {
+        let slices = try slices()
+        for slice in slices {
+            for (j, source) in slice.sources.enumerated() {
+                let available = layers[index[source.model] ?? 0]
+                guard source.layerRange.upperBound <= available else {
+                    throw fail("\(slice.path).sources[\(j)].layer_range",
+                               "[\(source.layerRange.lowerBound), \(source.layerRange.upperBound)] runs past \(source.model), which has \(available) layers")
+                }
+            }
+            guard Set(slice.sources.map(\.layerRange.count)).count == 1 else {
+                throw fail("\(slice.path).sources", "every source of a slice must cover the same number of layers")
+            }
+        }
+        var tensors: [MergePlan.OutputTensor] = []
+        guard let first = slices.first, let last = slices.last else { return [] }
+        for weight in architecture.preWeights {
+            let inputs = first.sources.map { ($0.model, weight.name) }
+            if let tensor = try planTensor(weight.name, optional: weight.optional, inputs: inputs, slice: first, t: 0) {
+                tensors.append(tensor)
+            }
+        }
+        for slice in slices {
+            let count = slice.sources[0].layerRange.count
+            for offset in 0..<count {
+                let t = count > 1 ? Double(offset) / Double(count - 1) : 1
+                for suffix in architecture.layerWeights {
+                    let inputs = slice.sources.map { ($0.model, architecture.layerTensor($0.layerRange.lowerBound + offset, suffix)) }
+                    if let tensor = try planTensor(architecture.layerTensor(outputLayers, suffix), optional: false, inputs: inputs, slice: slice, t: t) {
+                        tensors.append(tensor)
+                    }
+                }
+                outputLayers += 1
+            }
+        }
+        for weight in architecture.postWeights {
+            // mergekit pairs the first slice's source count with the last slice's models.
+            let inputs = last.sources.prefix(first.sources.count).map { ($0.model, weight.name) }
+            if let tensor = try planTensor(weight.name, optional: weight.optional, inputs: Array(inputs), slice: last, t: 0) {
+                tensors.append(tensor)
+            }
+        }
+        return tensors
+    }
+
+    func planTensor(_ name: String, optional: Bool, inputs requested: [(String, String)], slice: Slice, t: Double) throws -> MergePlan.OutputTensor? {
+        let method = recipe.mergeMethod
+        var present: [(model: Int, tensor: String, info: TensorInfo)] = []
+        for (reference, tensorName) in requested {
+            let modelIndex = index[reference] ?? 0
+            if let (_, info) = models[modelIndex].folder.tensor(tensorName) {
+                present.append((modelIndex, tensorName, info))
+            } else if !optional {
+                throw ModelFolderError(file: reference, "has no tensor '\(tensorName)', which the \(architecture.modelType) layout needs")
+            }
+        }
+        if present.isEmpty { return nil }
+        let baseIndex = slice.base.flatMap { index[$0] }
+        var passthrough = false
+        if optional && present.count < requested.count {
+            let onlyBase = present.count == 1 && present[0].model == baseIndex
+            switch method {
+            case .slerp where present.count == 1, .nuslerp where present.count == 1: passthrough = true
+            case .modelStock where present.count < 3:
+                if onlyBase { passthrough = true } else { return nil }
+            default: break
+            }
+        }
+        let hasBase = present.contains { $0.model == baseIndex }
+        if !passthrough {
+            if let problem = method.checkInputs(count: present.count, hasBase: hasBase) {
+                throw fail(slice.path, "tensor '\(name)': \(problem)")
+            }
+            if method.basePolicy == .required && !hasBase {
+                throw fail(slice.path, "tensor '\(name)': \(method.rawValue) needs the base model among the inputs")
+            }
+        }
+        let reference = present[0]
+        for input in present {
+            guard input.info.dtype.isFloat32Convertible else {
+                throw SafetensorsError(file: models[input.model].reference, tensor: input.tensor, .notNumeric(input.info.dtype))
+            }
+            guard input.info.shape == reference.info.shape else {
+                throw ModelFolderError(
+                    file: models[input.model].reference,
+                    "tensor '\(input.tensor)' has shape \(input.info.shape) but '\(reference.tensor)' of \(models[reference.model].reference) has \(reference.info.shape)")
+            }
+        }
+
+        // Parameters, mergekit's precedence: source → slice → recipe.
+        let shared = try resolve(method.parameters.filter { $0.scope == .shared }, scopes: [slice.parameters, recipe.parameters],
+                                 tensorName: name, t: t, location: name)
+        var resolvedInputs: [MergePlan.Input] = []
+        for input in present {
+            let isBase = input.model == baseIndex
+            let wanted = method.parameters.filter { $0.scope == .input || ($0.scope == .nonBase && !isBase) }
+            let sourceScopes = slice.sources.filter { index[$0.model] == input.model }.map(\.parameters)
+            let parameters = try resolve(wanted, scopes: sourceScopes + [slice.parameters, recipe.parameters],
+                                         tensorName: input.tensor, t: t, location: "\(models[input.model].reference).\(input.tensor)")
+            if method.taskArithmetic?.sparsification == .dellaMagprune, !isBase,
+               case .number(let density)? = parameters["density"], case .number(let epsilon)? = parameters["epsilon"],
+               density < 1, density - epsilon <= 0 || density + epsilon >= 1 {
+                throw fail(slice.path, "tensor '\(input.tensor)' of \(models[input.model].reference): della needs density ± epsilon inside (0, 1), got density \(format(density)) and epsilon \(format(epsilon))")
+            }
+            resolvedInputs.append(MergePlan.Input(model: input.model, tensor: input.tensor, info: input.info, isBase: isBase, parameters: parameters))
+        }
+        if passthrough { resolvedInputs = [resolvedInputs[0]] }
+
+        let stored = present.map(\.info.dtype)
+        let outDType = recipe.outDType ?? recipe.dtype ?? promoted(stored)
+        // mergekit casts every input to `dtype`; only a cast to a 16-bit type changes values.
+        let compute = recipe.dtype.flatMap { dtype in dtype != .f32 && stored.contains { $0 != dtype } ? dtype : nil }
+        return MergePlan.OutputTensor(
+            name: name, shape: reference.info.shape, inputs: resolvedInputs, parameters: shared,
+            outDType: outDType, computeDType: compute, passthrough: passthrough)
+    }
+
+    /// torch's type promotion among stored float types: equal types stay, F16 with BF16 gives F32.
+    func promoted(_ dtypes: [DType]) -> DType {
+        guard let first = dtypes.first else { return .f32 }
+        return dtypes.allSatisfy { $0 == first } ? first : .f32
+    }
+
+    func resolve(_ parameters: [MergeMethod.Parameter], scopes: [ParameterSettings], tensorName: String, t: Double, location: String) throws(RecipeError) -> [String: ParameterScalar] {
+        var values: [String: ParameterScalar] = [:]
+        for parameter in parameters {
+            var found: ParameterScalar?
+            for scope in scopes {
+                if let setting = scope[parameter.name], let value = setting.evaluate(tensorName: tensorName, t: t) {
+                    found = value
+                    break
+                }
+            }
+            if let value = found ?? parameter.defaultValue {
+                switch parameter.kind {
+                case .number:
+                    guard let n = number(value) else { throw fail(parameter.name, "\(location): expected a number") }
+                    values[parameter.name] = .number(n)
+                case .bool:
+                    values[parameter.name] = value
+                }
+            } else if parameter.required {
+                throw fail(nil, "missing required parameter \(parameter.name) for \(location)")
+            }
+        }
+        return values
+    }
+}
