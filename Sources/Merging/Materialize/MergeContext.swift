@@ -1,0 +1,171 @@
+import Dispatch
+import Synchronization
+import Tensors
+
+/// One output tensor being merged: its inputs as raw mapped bytes, a fixed division into chunks of
+/// whole rows, and parallel loops over them with per-thread scratch.
+///
+/// Chunks depend only on the tensor's shape, never on the thread count, and every floating-point
+/// reduction is summed per chunk and then in chunk order, so the result is bit-identical whatever
+/// the threading (DESIGN.md §3: a recipe always materializes to the same tensors).
+final class MergeContext: @unchecked Sendable {
+    struct Source {
+        let bytes: UnsafeRawBufferPointer
+        let dtype: DType
+    }
+
+    let tensor: MergePlan.OutputTensor
+    let sources: [Source]
+    let count: Int
+    /// Length of the last dimension (the whole tensor for 0-D and 1-D tensors).
+    let rowLength: Int
+    let chunkLength: Int
+    let chunkCount: Int
+    let threads: Int
+    let seed: UInt64
+    let nameHash: UInt64
+
+    /// Elements per chunk, rounded to whole rows.
+    static let targetChunk = 16_384
+
+    init(tensor: MergePlan.OutputTensor, sources: [Source], threads: Int, seed: UInt64) {
+        self.tensor = tensor
+        self.sources = sources
+        count = tensor.elementCount
+        rowLength = max(1, tensor.shape.count >= 2 ? tensor.shape[tensor.shape.count - 1] : count)
+        chunkLength = max(rowLength, Self.targetChunk / rowLength * rowLength)
+        chunkCount = (count + chunkLength - 1) / chunkLength
+        self.threads = max(1, threads)
+        self.seed = seed
+        nameHash = Philox.hash(tensor.name)
+    }
+
+    var inputCount: Int { sources.count }
+
+    func range(ofChunk index: Int) -> Range<Int> {
+        let start = index * chunkLength
+        return start..<min(count, start + chunkLength)
+    }
+
+    /// Per-thread buffers: one per input plus `extra` work buffers, each one chunk long.
+    /// Owned by one thread during a loop, read by the caller after it: `@unchecked Sendable`.
+    final class Scratch: @unchecked Sendable {
+        let inputs: [UnsafeMutablePointer<Float>]
+        let extra: [UnsafeMutablePointer<Float>]
+        /// Integer counters a pass may keep per thread (histograms), summed after the loop.
+        var counts: [Int] = []
+        /// Sort keys for row-wise ranking (DELLA).
+        var sortBuffer: [UInt64] = []
+
+        init(inputs: Int, extra: Int, length: Int) {
+            self.inputs = (0..<inputs).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: length) }
+            self.extra = (0..<extra).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: length) }
+        }
+
+        deinit {
+            for buffer in inputs + extra { buffer.deallocate() }
+        }
+
+        /// `extra[i]` viewed as 32-bit keys.
+        func keys(_ i: Int) -> UnsafeMutablePointer<UInt32> {
+            UnsafeMutableRawPointer(extra[i]).assumingMemoryBound(to: UInt32.self)
+        }
+    }
+
+    /// Converts input `j`'s elements `range` to Float32 in `destination`, rounded through the
+    /// compute dtype when the recipe asks for a narrower one (mergekit casts inputs to `dtype`).
+    func load(_ j: Int, _ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        let source = sources[j]
+        let width = source.dtype.byteWidth
+        let bytes = UnsafeRawBufferPointer(rebasing: source.bytes[(range.lowerBound * width)..<(range.upperBound * width)])
+        let out = UnsafeMutableBufferPointer(start: destination, count: range.count)
+        FloatConversion.decode(source.dtype, from: bytes, into: out)
+        if let compute = tensor.computeDType, compute != source.dtype {
+            for i in 0..<range.count {
+                destination[i] = compute == .bf16
+                    ? FloatConversion.float(bf16: FloatConversion.bf16(destination[i]))
+                    : Float(Float16(destination[i]))
+            }
+        }
+    }
+
+    /// Runs `body(chunk, range, scratch)` for every chunk, spread over the threads, with inputs
+    /// `loading` already loaded into `scratch.inputs`.
+    @discardableResult
+    func forEachChunk(loading: [Int]? = nil, extra: Int = 0, _ body: (Int, Range<Int>, Scratch) -> Void) -> [Scratch] {
+        let toLoad = loading ?? Array(0..<inputCount)
+        let next = Atomic<Int>(0)
+        let used = Mutex<[Scratch]>([])
+        let workers = min(threads, chunkCount)
+        withoutActuallyEscaping(body) { body in
+            // Chunks are disjoint; `body` writes only its own chunk's results.
+            nonisolated(unsafe) let body = body
+            nonisolated(unsafe) let run: (Int) -> Void = { _ in
+                let scratch = Scratch(inputs: self.inputCount, extra: extra, length: self.chunkLength)
+                used.withLock { $0.append(scratch) }
+                while true {
+                    let chunk = next.add(1, ordering: .relaxed).oldValue
+                    guard chunk < self.chunkCount else { return }
+                    let range = self.range(ofChunk: chunk)
+                    for j in toLoad { self.load(j, range, into: scratch.inputs[j]) }
+                    body(chunk, range, scratch)
+                }
+            }
+            if workers <= 1 {
+                run(0)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: workers) { run($0) }
+            }
+        }
+        return used.withLock { $0 }
+    }
+
+    /// Per-chunk results of `body`, in chunk order (for deterministic reductions).
+    func mapChunks<T>(loading: [Int]? = nil, extra: Int = 0, _ body: (Int, Range<Int>, Scratch) -> T) -> [T] {
+        let results = UnsafeMutablePointer<T?>.allocate(capacity: chunkCount)
+        results.initialize(repeating: nil, count: chunkCount)
+        defer { results.deinitialize(count: chunkCount); results.deallocate() }
+        nonisolated(unsafe) let slots = results
+        forEachChunk(loading: loading, extra: extra) { chunk, range, scratch in
+            slots[chunk] = body(chunk, range, scratch)
+        }
+        return (0..<chunkCount).compactMap { results[$0] }
+    }
+
+    /// Reductions over fixed blocks of consecutive chunks: each block is folded in chunk order by
+    /// one thread, and the block results come back in block order. The partition depends only on
+    /// the chunk count, so summing the results in order is deterministic whatever the threading.
+    func mapBlocks<T>(loading: [Int]? = nil, extra: Int = 0, initial: () -> T, _ body: (inout T, Int, Range<Int>, Scratch) -> Void) -> [T] {
+        let blocks = min(64, chunkCount)
+        guard blocks > 0 else { return [] }
+        let toLoad = loading ?? Array(0..<inputCount)
+        let results = UnsafeMutablePointer<T>.allocate(capacity: blocks)
+        for b in 0..<blocks { (results + b).initialize(to: initial()) }
+        defer { results.deinitialize(count: blocks); results.deallocate() }
+        nonisolated(unsafe) let slots = results
+        let next = Atomic<Int>(0)
+        withoutActuallyEscaping(body) { body in
+            nonisolated(unsafe) let body = body
+            nonisolated(unsafe) let run: (Int) -> Void = { _ in
+                let scratch = Scratch(inputs: self.inputCount, extra: extra, length: self.chunkLength)
+                while true {
+                    let block = next.add(1, ordering: .relaxed).oldValue
+                    guard block < blocks else { return }
+                    for chunk in (block * self.chunkCount / blocks)..<((block + 1) * self.chunkCount / blocks) {
+                        let range = self.range(ofChunk: chunk)
+                        for j in toLoad { self.load(j, range, into: scratch.inputs[j]) }
+                        body(&slots[block], chunk, range, scratch)
+                    }
+                }
+            }
+            let workers = min(threads, blocks)
+            if workers <= 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers) { run($0) } }
+        }
+        return (0..<blocks).map { results[$0] }
+    }
+
+    /// Uniform draws for input `j` over `range` (the random sparsifiers' stream).
+    func uniforms(input j: Int, _ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
+        Philox(seed: seed).uniforms(stream: UInt32(j), name: nameHash, range: range, into: out)
+    }
+}
