@@ -40,9 +40,9 @@ public struct MergedModelWriter {
         }
         for name in tokenizerModel.folder.tokenizerFiles {
             do {
-                try FileManager.default.copyItem(atPath: tokenizerModel.reference + "/" + name, toPath: staging.path + "/" + name)
+                try FileManager.default.copyItem(atPath: tokenizerModel.path + "/" + name, toPath: staging.path + "/" + name)
             } catch {
-                throw ModelFolderError(file: tokenizerModel.reference + "/" + name, "cannot be copied (\(error.localizedDescription))")
+                throw ModelFolderError(file: tokenizerModel.path + "/" + name, "cannot be copied (\(error.localizedDescription))")
             }
         }
         var recipe = plan.recipe

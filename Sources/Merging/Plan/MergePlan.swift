@@ -18,6 +18,8 @@ public struct MergePlan: Sendable {
     public struct Model: Sendable {
         /// The path as the recipe writes it.
         public let reference: String
+        /// Where it was opened (the reference resolved against the plan's base directory).
+        public let path: String
         public let folder: ModelFolder
     }
 
@@ -56,17 +58,18 @@ public struct MergePlan: Sendable {
     /// The model whose config.json the output starts from: the base, else the first model named.
     public let configModel: Int
 
-    /// Opens every model the recipe names and plans the merge. Paths are taken as mergekit takes
-    /// them: relative to the current directory.
-    public init(recipe: Recipe, file: String) throws {
+    /// Opens every model the recipe names and plans the merge. Relative paths are taken as
+    /// mergekit takes them, from the current directory, unless `baseDirectory` is given.
+    public init(recipe: Recipe, file: String, baseDirectory: String? = nil) throws {
         self.recipe = recipe
         self.file = file
         var models: [Model] = []
         for (reference, field) in Self.modelFields(recipe) {
-            guard FileManager.default.fileExists(atPath: reference) else {
-                throw RecipeError(file: file, path: field, "model folder \(reference) does not exist")
+            let path = reference.hasPrefix("/") ? reference : baseDirectory.map { $0 + "/" + reference } ?? reference
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw RecipeError(file: file, path: field, "model folder \(path) does not exist")
             }
-            models.append(Model(reference: reference, folder: try ModelFolder(path: reference)))
+            models.append(Model(reference: reference, path: path, folder: try ModelFolder(path: path)))
         }
         self.models = models
         let index = Dictionary(uniqueKeysWithValues: models.enumerated().map { ($0.element.reference, $0.offset) })
