@@ -252,7 +252,7 @@ private struct Planner {
                 throw fail(slice.path, "tensor '\(name)': \(method.rawValue) needs the base model among the inputs")
             }
         }
-        let reference = present[0]
+        let reference = present.first { $0.model == baseIndex } ?? present[0]
         for input in present {
             guard input.info.dtype.isFloat32Convertible else {
                 throw SafetensorsError(file: models[input.model].reference, tensor: input.tensor, .notNumeric(input.info.dtype))
