@@ -31,7 +31,7 @@ extension Amalgam {
         var seed: UInt64?
 
         @Option(help: "Threads to merge with (default: every core).")
-        var threads = ProcessInfo.processInfo.activeProcessorCount
+        var threads: Int?
 
         @Flag(help: "Replace the output folder if it exists.")
         var force = false
@@ -43,14 +43,14 @@ extension Amalgam {
             if parseByteCount(shardSize) == nil {
                 throw ValidationError("--shard-size: cannot read \"\(shardSize)\" as a size (e.g. 5GB, 512MiB)")
             }
-            if threads < 1 { throw ValidationError("--threads must be at least 1") }
+            if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         }
 
         func run() throws {
             var parsed = try Recipe(contentsOf: recipe)
             if let outDtype { parsed.outDType = DType(floatName: outDtype) }
             let plan = try MergePlan(recipe: parsed, file: recipe)
-            let materializer = Materializer(plan: plan, threads: threads, seed: seed)
+            let materializer = Materializer(plan: plan, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, seed: seed)
             let writer = MergedModelWriter(materializer: materializer, maxShardSize: parseByteCount(shardSize) ?? SafetensorsLayout.defaultMaxShardSize)
             let progress = ProgressLine(label: "merging", total: plan.tensors.count)
             let started = Date()

@@ -3,8 +3,8 @@ import Glibc
 #endif
 import Foundation
 
-/// A progress line redrawn in place on a terminal (stderr), silent otherwise or with NO_COLOR
-/// unset aside: it prints no colour, only `\r` redraws, and nothing at all when stderr is not a TTY.
+/// A progress line redrawn in place on stderr when stderr is a terminal; nothing otherwise, so
+/// logs and pipes stay clean. It uses no colour, only carriage returns.
 final class ProgressLine {
     let label: String
     let total: Int
