@@ -41,6 +41,24 @@ enum Measure {
         return 2 * Double(bytes) / time / 1e9
     }
 
+    /// Bandwidth of a merge-like triad, out = a + 0.5·b + 0.25·c over Float32 arrays of
+    /// `bytes` each, in GB/s counted as 3 reads + 1 write, `threads` threads (ANCHORS.md's figure).
+    static func triadBandwidth(bytes: Int, threads: Int, runs: Int = 5) -> Double {
+        let count = bytes / 4
+        let arrays = (0..<4).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: count) }
+        defer { for array in arrays { array.deallocate() } }
+        // Non-zero data: zero pages can be shared or cheap on a VM and would inflate the figure.
+        for (k, array) in arrays.enumerated() { array.initialize(repeating: Float(k) + 1.5, count: count) }
+        nonisolated(unsafe) let (a, b, c, out) = (arrays[0], arrays[1], arrays[2], arrays[3])
+        let slices = threads * 4
+        let time = best(of: runs) {
+            DispatchQueue.concurrentPerform(iterations: slices) { s in
+                for i in (count * s / slices)..<(count * (s + 1) / slices) { out[i] = a[i] + 0.5 * b[i] + 0.25 * c[i] }
+            }
+        }
+        return 4 * Double(count) * 4 / time / 1e9
+    }
+
     /// The process's anonymous resident memory (RssAnon) in bytes; 0 where /proc is absent.
     static func rssAnon() -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }

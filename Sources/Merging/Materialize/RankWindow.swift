@@ -1,131 +1,172 @@
 /// Which elements of a tensor rank inside a window when sorted ascending by a 32-bit key (the bit
-/// pattern of a magnitude: for non-negative floats, bit order is numeric order), equal keys
-/// ordered by element index so that exactly `window.count` elements are kept.
-///
-/// Found without sorting or storing the keys: a two-level radix select (a 65 536-bin histogram of
-/// the high 16 bits, then of the low 16 bits inside the bins holding the window's ends), plus one
-/// counting pass only when a run of equal keys straddles an end. TIES keeps ascending ranks
-/// [n − k, n) (mergekit's top-k by magnitude); Model Breadcrumbs keeps [n_bot, n_bot + target).
+/// pattern of a magnitude: for non-negative floats, bit order is numeric order), ties between
+/// equal keys broken by element index, so that exactly `window.count` elements are kept.
+/// TIES keeps ascending ranks [n − k, n) (mergekit's top-k by magnitude); Model Breadcrumbs keeps
+/// [n_bot, n_bot + target).
 struct RankWindow {
     let window: Range<Int>
-    let low: UInt32
-    let lowBelow: Int
-    let high: UInt32
-    let highBelow: Int
-    /// Per chunk: keys equal to `low` (resp. `high`) in the chunks before it; nil when no run of
-    /// equal keys straddles that end.
-    let lowPrefix: [Int]?
-    let highPrefix: [Int]?
+    /// Lowest and highest kept (key, index), packed as key << 32 | index.
+    let lowest: UInt64
+    let highest: UInt64
 
-    /// Fills `keys` with the chunk's keys (elements of `range`).
-    typealias Keys = (Range<Int>, MergeContext.Scratch, UnsafeMutablePointer<UInt32>) -> Void
+    /// Writes 1 or 0 into `mask` for the magnitudes of `values` (elements from `start`): a
+    /// branch-free compare of each packed (key, index) against the two bounds.
+    func mask(start: Int, values: UnsafePointer<Float>, count: Int, into mask: UnsafeMutablePointer<Float>) {
+        let (lowest, highest) = (lowest, highest)
+        let first = UInt64(start)
+        for i in 0..<count {
+            let packed = UInt64(values[i].bitPattern & 0x7FFF_FFFF) << 32 | (first &+ UInt64(i))
+            mask[i] = packed >= lowest && packed <= highest ? 1 : 0
+        }
+    }
+}
 
-    /// Selects `window` (non-empty, inside 0..<count) with `keyBuffer` the scratch extra used for keys.
-    init(context: MergeContext, window: Range<Int>, loading: [Int], extra: Int, keyBuffer: Int, keys: Keys) {
-        self.window = window
-        let bins = 1 << 16
-        // Pass 1: high 16 bits.
-        let firstScratch = context.forEachChunk(loading: loading, extra: extra) { _, range, scratch in
-            if scratch.counts.isEmpty { scratch.counts = [Int](repeating: 0, count: bins) }
-            let k = scratch.keys(keyBuffer)
-            keys(range, scratch, k)
-            scratch.counts.withUnsafeMutableBufferPointer { counts in
-                for i in 0..<range.count { counts[Int(k[i] >> 16)] += 1 }
-            }
-        }
-        var high1 = [Int](repeating: 0, count: bins)
-        for scratch in firstScratch where !scratch.counts.isEmpty {
-            for b in 0..<bins { high1[b] += scratch.counts[b] }
-        }
-        func locate(_ rank: Int, in histogram: [Int]) -> (bin: Int, below: Int) {
-            var below = 0
-            for (bin, n) in histogram.enumerated() {
-                if rank < below + n { return (bin, below) }
-                below += n
-            }
-            return (histogram.count - 1, below)
-        }
-        let (lowBin, lowBelow1) = locate(window.lowerBound, in: high1)
-        let (highBin, highBelow1) = locate(window.upperBound - 1, in: high1)
+/// Finds several rank windows over the same tensor at once, without sorting or storing keys:
+/// one pass histograms every request's keys by their high 16 bits, a second by their low 16 bits
+/// inside the bin holding each window end, and a third — only where a run of equal keys straddles
+/// an end — counts that key per chunk, so the index where the window starts inside the run is found
+/// by rescanning a single chunk. Ends at 0 or n need no work. Each pass loads the inputs once
+/// for all requests.
+enum RankSelection {
+    /// Fills `keys` with request `r`'s keys for the chunk (elements of `range`).
+    typealias Keys = (_ request: Int, Range<Int>, MergeContext.Scratch, UnsafeMutablePointer<UInt32>) -> Void
 
-        // Pass 2: low 16 bits inside the two bins.
-        let secondScratch = context.forEachChunk(loading: loading, extra: extra) { _, range, scratch in
-            if scratch.counts.count != 2 * bins { scratch.counts = [Int](repeating: 0, count: 2 * bins) }
-            let k = scratch.keys(keyBuffer)
-            keys(range, scratch, k)
-            scratch.counts.withUnsafeMutableBufferPointer { counts in
-                for i in 0..<range.count {
-                    let bin = Int(k[i] >> 16)
-                    if bin == lowBin { counts[Int(k[i] & 0xFFFF)] += 1 }
-                    if bin == highBin { counts[bins + Int(k[i] & 0xFFFF)] += 1 }
-                }
-            }
-        }
-        var lowHistogram = [Int](repeating: 0, count: bins), highHistogram = [Int](repeating: 0, count: bins)
-        for scratch in secondScratch where scratch.counts.count == 2 * bins {
-            for b in 0..<bins {
-                lowHistogram[b] += scratch.counts[b]
-                highHistogram[b] += scratch.counts[bins + b]
-            }
-        }
-        let (lowBits, lowBelow2) = locate(window.lowerBound - lowBelow1, in: lowHistogram)
-        let (highBits, highBelow2) = locate(window.upperBound - 1 - highBelow1, in: highHistogram)
-        low = UInt32(lowBin << 16 | lowBits)
-        high = UInt32(highBin << 16 | highBits)
-        self.lowBelow = lowBelow1 + lowBelow2
-        self.highBelow = highBelow1 + highBelow2
-        let highEqual = highHistogram[highBits]
-        let lowSplit = self.lowBelow < window.lowerBound
-        let highSplit = self.highBelow + highEqual > window.upperBound
+    static let bins = 1 << 16
 
-        // Pass 3, only for straddling runs: equal keys per chunk, as prefix sums in chunk order.
-        if lowSplit || highSplit {
-            let (lowValue, highValue) = (low, high)
-            let perChunk = context.mapChunks(loading: loading, extra: extra) { _, range, scratch -> (Int, Int) in
-                let k = scratch.keys(keyBuffer)
-                keys(range, scratch, k)
-                var equalLow = 0, equalHigh = 0
-                for i in 0..<range.count {
-                    if k[i] == lowValue { equalLow += 1 }
-                    if k[i] == highValue { equalHigh += 1 }
-                }
-                return (equalLow, equalHigh)
-            }
-            var lowPrefix: [Int] = [], highPrefix: [Int] = []
-            var lowSum = 0, highSum = 0
-            for (l, h) in perChunk {
-                lowPrefix.append(lowSum)
-                highPrefix.append(highSum)
-                lowSum += l
-                highSum += h
-            }
-            self.lowPrefix = lowSplit ? lowPrefix : nil
-            self.highPrefix = highSplit ? highPrefix : nil
-        } else {
-            lowPrefix = nil
-            highPrefix = nil
+    /// An end of a window being located: the rank of the element it must point at.
+    struct End {
+        let request: Int
+        let rank: Int
+        var bin = 0
+        var below = 0
+        var key: UInt32 = 0
+        var index = 0
+    }
+
+    static func select(context: MergeContext, windows: [Range<Int>], loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) -> [RankWindow] {
+        let n = context.count
+        let requests = windows.count
+        // The ends that need locating: a window's start unless it is 0, its last element unless n − 1.
+        var ends: [End] = []
+        for (r, window) in windows.enumerated() {
+            if window.lowerBound > 0 { ends.append(End(request: r, rank: window.lowerBound)) }
+            if window.upperBound < n { ends.append(End(request: r, rank: window.upperBound - 1)) }
+        }
+        if !ends.isEmpty {
+            locateBins(&ends, context: context, requests: requests, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+            locateKeys(&ends, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+            locateIndices(&ends, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+        }
+        return windows.enumerated().map { r, window in
+            let start = ends.first { $0.request == r && $0.rank == window.lowerBound && window.lowerBound > 0 }
+            let last = ends.first { $0.request == r && $0.rank == window.upperBound - 1 && window.upperBound < n }
+            return RankWindow(
+                window: window,
+                lowest: start.map { UInt64($0.key) << 32 | UInt64($0.index) } ?? 0,
+                highest: last.map { UInt64($0.key) << 32 | UInt64($0.index) } ?? .max)
         }
     }
 
-    /// Writes 1 or 0 into `mask` for the chunk's `keys`, in element order.
-    func mask(chunk: Int, keys: UnsafeMutablePointer<UInt32>, count: Int, into mask: UnsafeMutablePointer<Float>) {
-        var lowSeen = lowPrefix?[chunk] ?? 0
-        var highSeen = highPrefix?[chunk] ?? 0
-        for i in 0..<count {
-            let key = keys[i]
-            var keep = key > low && key < high
-            if key == low || key == high {
-                keep = true
-                if key == low {
-                    if lowPrefix != nil { keep = keep && lowBelow + lowSeen >= window.lowerBound }
-                    lowSeen += 1
-                }
-                if key == high {
-                    if highPrefix != nil { keep = keep && highBelow + highSeen < window.upperBound }
-                    highSeen += 1
+    /// Pass 1: per request, a histogram of the keys' high 16 bits.
+    static func locateBins(_ ends: inout [End], context: MergeContext, requests: Int, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) {
+        let bins = Self.bins
+        let scratches = context.forEachChunk(loading: loading, extra: extra) { _, range, scratch in
+            if scratch.counts.isEmpty { scratch.counts = [Int](repeating: 0, count: requests * bins) }
+            let k = scratch.keys(keyBuffer)
+            let count = range.count
+            for r in 0..<requests {
+                keys(r, range, scratch, k)
+                scratch.counts.withUnsafeMutableBufferPointer { counts in
+                    guard let histogram = counts.baseAddress.map({ $0 + r * bins }) else { return }
+                    for i in 0..<count { histogram[Int(k[i] >> 16)] &+= 1 }
                 }
             }
-            mask[i] = keep ? 1 : 0
         }
+        var histograms = [Int](repeating: 0, count: requests * bins)
+        for scratch in scratches where scratch.counts.count == requests * bins {
+            for b in 0..<(requests * bins) { histograms[b] += scratch.counts[b] }
+        }
+        for e in ends.indices {
+            let (bin, below) = locate(ends[e].rank, in: histograms[(ends[e].request * bins)..<((ends[e].request + 1) * bins)])
+            ends[e].bin = bin
+            ends[e].below = below
+        }
+    }
+
+    /// Pass 2: per end, a histogram of the low 16 bits of the keys in its bin.
+    static func locateKeys(_ ends: inout [End], context: MergeContext, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) {
+        let bins = Self.bins
+        let targets = ends
+        let scratches = context.forEachChunk(loading: loading, extra: extra) { _, range, scratch in
+            // Each histogram has one extra slot that absorbs keys outside the bin, so the loop has no branch.
+            let stride = bins + 1
+            if scratch.counts.isEmpty { scratch.counts = [Int](repeating: 0, count: targets.count * stride) }
+            let k = scratch.keys(keyBuffer)
+            let count = range.count
+            var computed = -1
+            for (e, end) in targets.enumerated() {
+                if computed != end.request { keys(end.request, range, scratch, k); computed = end.request }
+                let bin = UInt32(end.bin)
+                scratch.counts.withUnsafeMutableBufferPointer { counts in
+                    guard let histogram = counts.baseAddress.map({ $0 + e * stride }) else { return }
+                    for i in 0..<count { histogram[k[i] >> 16 == bin ? Int(k[i] & 0xFFFF) : bins] &+= 1 }
+                }
+            }
+        }
+        for e in ends.indices {
+            var histogram = [Int](repeating: 0, count: bins)
+            for scratch in scratches where scratch.counts.count == ends.count * (bins + 1) {
+                for b in 0..<bins { histogram[b] += scratch.counts[e * (bins + 1) + b] }
+            }
+            let (bits, below) = locate(ends[e].rank - ends[e].below, in: histogram[0...])
+            ends[e].key = UInt32(ends[e].bin) << 16 | UInt32(bits)
+            ends[e].below += below  // now: keys strictly below `key`
+        }
+    }
+
+    /// Pass 3 (only for runs of equal keys): equal keys per chunk, then one chunk rescanned to find
+    /// the index of the `rank − below`-th element with that key.
+    static func locateIndices(_ ends: inout [End], context: MergeContext, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) {
+        let targets = ends
+        let perChunk = context.mapChunks(loading: loading, extra: extra) { _, range, scratch -> [Int] in
+            let k = scratch.keys(keyBuffer)
+            var computed = -1
+            return targets.map { end in
+                if computed != end.request { keys(end.request, range, scratch, k); computed = end.request }
+                let key = end.key
+                var equal = 0
+                for i in 0..<range.count { equal &+= k[i] == key ? 1 : 0 }
+                return equal
+            }
+        }
+        for e in ends.indices {
+            let skip = ends[e].rank - ends[e].below
+            var seen = 0
+            for (chunk, counts) in perChunk.enumerated() {
+                if skip < seen + counts[e] {
+                    let range = context.range(ofChunk: chunk)
+                    let scratch = MergeContext.Scratch(inputs: context.inputCount, extra: extra, length: context.chunkLength)
+                    for j in loading { context.load(j, range, into: scratch.inputs[j]) }
+                    let k = scratch.keys(keyBuffer)
+                    keys(ends[e].request, range, scratch, k)
+                    var count = seen
+                    for i in 0..<range.count where k[i] == ends[e].key {
+                        if count == skip { ends[e].index = range.lowerBound + i; break }
+                        count += 1
+                    }
+                    break
+                }
+                seen += counts[e]
+            }
+        }
+    }
+
+    static func locate(_ rank: Int, in histogram: ArraySlice<Int>) -> (bin: Int, below: Int) {
+        var below = 0
+        for (offset, n) in histogram.enumerated() {
+            if rank < below + n { return (offset, below) }
+            below += n
+        }
+        return (histogram.count - 1, below)
     }
 }

@@ -39,6 +39,7 @@ struct TaskArithmeticKernel: MergeKernel {
         lambda = Float(context.tensor.number("lambda") ?? 1)
         let n = context.count
         var tasks: [Task] = []
+        var windows: [(task: Int, window: Range<Int>)] = []
         for (j, input) in inputs.enumerated() where j != base {
             let density = input.number("density") ?? 1
             var task = Task(input: j, weight: Float(input.number("weight") ?? 0), density: density,
@@ -47,27 +48,31 @@ struct TaskArithmeticKernel: MergeKernel {
                 switch sparsification {
                 case .magnitude:
                     let k = max(1, Int(density * Double(n)))
-                    task.window = Self.window(context, base: base, input: j, n - k..<n)
+                    windows.append((tasks.count, n - k..<n))
                 case .magnitudeOutliers:
                     let target = Int(density * Double(n))
                     let top = Int((input.number("gamma") ?? 0) * Double(n))
                     let bottom = max(0, n - target - top)
-                    if target == 0 { task.nothing = true } else { task.window = Self.window(context, base: base, input: j, bottom..<bottom + target) }
+                    if target == 0 { task.nothing = true } else { windows.append((tasks.count, bottom..<bottom + target)) }
                 case .random, .dellaMagprune:
                     break
                 }
             }
             tasks.append(task)
         }
+        if !windows.isEmpty {
+            let inputsOfWindows = windows.map { tasks[$0.task].input }
+            let baseIndex = base
+            let selected = RankSelection.select(
+                context: context, windows: windows.map(\.window), loading: [base] + inputsOfWindows, extra: 3, keyBuffer: 0
+            ) { request, range, scratch, keys in
+                let b = scratch.inputs[baseIndex], x = scratch.inputs[inputsOfWindows[request]]
+                for i in 0..<range.count { keys[i] = (x[i] - b[i]).bitPattern & 0x7FFF_FFFF }
+            }
+            for (w, window) in zip(windows, selected) { tasks[w.task].window = window }
+        }
         self.tasks = tasks
         if context.tensor.flag("rescale") { rescale() }
-    }
-
-    static func window(_ context: MergeContext, base: Int, input: Int, _ window: Range<Int>) -> RankWindow {
-        RankWindow(context: context, window: window, loading: [base, input], extra: 3, keyBuffer: 0) { range, scratch, keys in
-            let b = scratch.inputs[base], x = scratch.inputs[input]
-            for i in 0..<range.count { keys[i] = (x[i] - b[i]).magnitude.bitPattern }
-        }
     }
 
     /// L1 rescale (mergekit `rescaled_masked_tensor`): each sparsified task vector is multiplied by
@@ -111,9 +116,7 @@ struct TaskArithmeticKernel: MergeKernel {
         if task.nothing { mask.update(repeating: 0, count: n); return }
         if task.everything { mask.update(repeating: 1, count: n); return }
         if let window = task.window {
-            let keys = scratch.keys(0)
-            for i in 0..<n { keys[i] = delta[i].magnitude.bitPattern }
-            window.mask(chunk: chunk, keys: keys, count: n, into: mask)
+            window.mask(start: range.lowerBound, values: delta, count: n, into: mask)
             return
         }
         let draws = scratch.extra[0]
@@ -147,45 +150,80 @@ struct TaskArithmeticKernel: MergeKernel {
         let n = range.count
         let b = scratch.inputs[base]
         let keep = scratch.extra[2]
-        // Weighted, sparsified task vectors, in place of each model's loaded values.
-        for task in tasks {
+        // Weighted, sparsified task vectors, in place of each model's loaded values. Every loop
+        // below runs over one chunk with pointers hoisted, so it vectorizes; the arithmetic order
+        // per element is mergekit's (models in order).
+        var vectors: [UnsafeMutablePointer<Float>] = []
+        let mixed = scratch.extra[0], divisor = scratch.extra[1]
+        let dense = !consensus && tasks.allSatisfy(\.everything)
+        for (t, task) in tasks.enumerated() {
             let x = scratch.inputs[task.input]
-            for i in 0..<n { x[i] = x[i] - b[i] }
-            if !task.everything {
-                mask(task, chunk: chunk, range: range, scratch: scratch, delta: x, into: keep)
-                for i in 0..<n { x[i] = x[i] * keep[i] }
-                if task.scale != 1 { for i in 0..<n { x[i] = x[i] * task.scale } }
-            }
-            for i in 0..<n { x[i] = x[i] * task.weight }
-        }
-        if consensus {
-            for i in 0..<n {
-                var sum: Float = 0
-                for task in tasks { sum += scratch.inputs[task.input][i] }
-                let majority: Float = sum >= 0 ? 1 : -1
-                var mixed: Float = 0, divisor: Float = 0
-                for task in tasks {
-                    let value = scratch.inputs[task.input][i]
-                    let sign: Float = value > 0 ? 1 : value < 0 ? -1 : 0
-                    if sign == majority {
-                        mixed += value
-                        divisor += task.weight
-                    }
+            let weight = task.weight
+            if dense {
+                // Task arithmetic: one fused pass per model, same operations in the same order.
+                if t == 0 {
+                    for i in 0..<n { mixed[i] = (x[i] - b[i]) * weight }
+                } else {
+                    for i in 0..<n { mixed[i] += (x[i] - b[i]) * weight }
                 }
-                if divisor == 0 { divisor = 1 }
-                if normalize { mixed /= divisor }
-                if lambda != 1 { mixed *= lambda }
-                out[i] = b[i] + mixed
+                continue
+            }
+            if let window = task.window {
+                // Sparsify in the same pass: δ, then δ · mask (as mergekit multiplies by its mask).
+                let (lowest, highest) = (window.lowest, window.highest)
+                let first = UInt64(range.lowerBound)
+                for i in 0..<n {
+                    let delta = x[i] - b[i]
+                    let packed = UInt64(delta.bitPattern & 0x7FFF_FFFF) << 32 | (first &+ UInt64(i))
+                    x[i] = delta * (packed >= lowest && packed <= highest ? 1 : 0)
+                }
+            } else {
+                for i in 0..<n { x[i] = x[i] - b[i] }
+                if !task.everything {
+                    mask(task, chunk: chunk, range: range, scratch: scratch, delta: x, into: keep)
+                    for i in 0..<n { x[i] = x[i] * keep[i] }
+                }
+            }
+            let scale = task.scale
+            if scale != 1 { for i in 0..<n { x[i] = x[i] * scale } }
+            for i in 0..<n { x[i] = x[i] * weight }
+            vectors.append(x)
+        }
+        if !dense { mixed.update(repeating: 0, count: n) }
+        if tasks.isEmpty { mixed.update(repeating: 0, count: n) }
+        let lambda = lambda
+        if consensus {
+            // Majority sign of the weighted sum (0 counts as +); entries of the other sign, and
+            // zeros, are left out of both the sum and the divisor.
+            for x in vectors { for i in 0..<n { mixed[i] += x[i] } }
+            for i in 0..<n { keep[i] = mixed[i] >= 0 ? 1 : -1 }
+            mixed.update(repeating: 0, count: n)
+            divisor.update(repeating: 0, count: n)
+            // sign(x) equals the majority exactly when x · majority > 0 (zeros and NaN never agree).
+            for (t, x) in vectors.enumerated() {
+                let weight = tasks[t].weight
+                for i in 0..<n {
+                    let agrees = x[i] * keep[i] > 0
+                    mixed[i] += agrees ? x[i] : 0
+                    divisor[i] += agrees ? weight : 0
+                }
+            }
+            for i in 0..<n {
+                var value = mixed[i]
+                if normalize { value /= divisor[i] == 0 ? 1 : divisor[i] }
+                if lambda != 1 { value *= lambda }
+                out[i] = b[i] + value
             }
         } else {
-            var divisor: Float = tasks.reduce(0) { $0 + $1.weight }
-            if divisor.magnitude < 1e-8 { divisor = 1 }
+            var total: Float = tasks.reduce(0) { $0 + $1.weight }
+            if total.magnitude < 1e-8 { total = 1 }
+            for x in vectors { for i in 0..<n { mixed[i] += x[i] } }
+            let divide = normalize
             for i in 0..<n {
-                var mixed: Float = 0
-                for task in tasks { mixed += scratch.inputs[task.input][i] }
-                if normalize { mixed /= divisor }
-                if lambda != 1 { mixed *= lambda }
-                out[i] = b[i] + mixed
+                var value = mixed[i]
+                if divide { value /= total }
+                if lambda != 1 { value *= lambda }
+                out[i] = b[i] + value
             }
         }
     }

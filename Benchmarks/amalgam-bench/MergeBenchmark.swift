@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import Merging
+import Tensors
+
+/// `amalgam-bench merge`: three Qwen2-0.5B-shaped BF16 models (base + two perturbed copies) merged
+/// with task_arithmetic and ties (issue 3). Prints, measured in the same run: in-memory merge
+/// throughput (source bytes read once plus Float32 bytes written) against a merge-like triad's
+/// memory bandwidth; peak anonymous memory of the merge to disk; and, where mergekit is installed,
+/// `amalgam merge` against `mergekit-yaml` end to end on the same recipe.
+struct MergeBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merge Qwen2-0.5B-shaped models; compare with memory bandwidth and mergekit."
+    )
+
+    @Option(help: "Folder for the generated models (kept for later runs).")
+    var models = NSTemporaryDirectory() + "amalgam-bench-qwen2-0.5b"
+
+    @Option(help: "Threads (default: every core).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "mergekit-yaml to compare with (default: tools/.venv/bin/mergekit-yaml, then PATH).")
+    var mergekit: String?
+
+    @Flag(help: "Skip the mergekit comparison.")
+    var skipMergekit = false
+
+    func run() throws {
+        let names = ["base", "m1", "m2"]
+        let generation = try Measure.seconds {
+            for (variant, name) in names.enumerated() {
+                try SyntheticModels.write(variant: variant, to: models + "/" + name, threads: threads)
+            }
+        }
+        print("models: 3 × Qwen2-0.5B shape, BF16, in \(models) (\(Measure.gb(generation)) s to generate or find)")
+        let triad = Measure.triadBandwidth(bytes: 256 << 20, threads: threads)
+        print("memory bandwidth (triad, 3 reads + 1 write): \(Measure.gb(triad)) GB/s")
+        let peer = skipMergekit ? nil : findMergekit()
+        if !skipMergekit && peer == nil { print("mergekit: not found; skipping the comparison") }
+
+        var summary: [(String, JSONValue)] = [("bench", .string("merge")), ("threads", .int(threads)), ("triad_gbs", .double(triad))]
+        for method in ["task_arithmetic", "ties"] {
+            let density = method == "ties" ? ", density: 0.5" : ""
+            let yaml = """
+                merge_method: \(method)
+                base_model: \(models)/base
+                models:
+                  - model: \(models)/m1
+                    parameters: {weight: 0.5\(density)}
+                  - model: \(models)/m2
+                    parameters: {weight: 0.5\(density)}
+                dtype: float32
+                out_dtype: bfloat16
+
+                """
+            let recipeFile = models + "/\(method).yml"
+            try Data(yaml.utf8).write(to: URL(fileURLWithPath: recipeFile))
+            let plan = try MergePlan(recipe: Recipe(yaml: yaml, file: recipeFile), file: recipeFile)
+            let materializer = Materializer(plan: plan, threads: threads)
+            let outputFloats = plan.tensors.reduce(0) { $0 + $1.elementCount }
+            let bytes = Double(plan.sourceBytes + 4 * outputFloats)
+
+            // In memory, into an arena (as the search does); the first pass maps the sources.
+            var inMemory = 0.0
+            do {
+                let arena = TensorArena()
+                try materializer.materialize(into: arena, roundingToOutputDType: false)
+                inMemory = try Measure.best(of: 2) { try materializer.materialize(into: arena, roundingToOutputDType: false) }
+            }
+            let rate = bytes / inMemory / 1e9
+            let target = method == "ties" ? 0.10 : 0.50
+            print("\(method): in memory \(Measure.gb(inMemory)) s, \(Measure.gb(rate)) GB/s = \(Int((rate / triad * 100).rounded()))% of bandwidth (target ≥ \(Int(target * 100))%)")
+
+            // To disk, BF16 out, with peak anonymous memory sampled.
+            let out = models + "/out-\(method)"
+            try? FileManager.default.removeItem(atPath: out)
+            let sampler = Measure.PeakMemory()
+            let baseline = Measure.rssAnon()
+            let toDisk = try Measure.seconds { try MergedModelWriter(materializer: materializer).write(to: out, replacing: true) }
+            let peak = sampler.stop()
+            let largestTensor = 4 * (plan.tensors.map(\.elementCount).max() ?? 0)
+            let limit = 1_000_000_000 + largestTensor * threads
+            print("\(method): to disk \(Measure.gb(toDisk)) s; peak RssAnon \(Measure.gb(Double(peak) / 1e9)) GB (before \(Measure.gb(Double(baseline) / 1e9)) GB; limit 1 GB + \(threads) × \(Measure.gb(Double(largestTensor) / 1e9)) GB)")
+            try? FileManager.default.removeItem(atPath: out)
+
+            var row: [(String, JSONValue)] = [
+                ("\(method)_in_memory_s", .double(inMemory)), ("\(method)_gbs", .double(rate)),
+                ("\(method)_bandwidth_ratio", .double(rate / triad)), ("\(method)_target_met", .bool(rate / triad >= target)),
+                ("\(method)_to_disk_s", .double(toDisk)), ("\(method)_peak_rss_anon", .int(peak)),
+                ("\(method)_memory_target_met", .bool(peak <= limit)),
+            ]
+            if let peer {
+                let ours = try endToEnd([amalgamBinary(), "merge", recipeFile, "--out", out, "--force"])
+                try? FileManager.default.removeItem(atPath: out)
+                let theirs = try endToEnd([peer, recipeFile, out, "--no-copy-tokenizer", "--no-write-model-card", "--quiet"])
+                try? FileManager.default.removeItem(atPath: out)
+                print("\(method): end to end amalgam \(Measure.gb(ours)) s, mergekit \(Measure.gb(theirs)) s: \(Measure.gb(theirs / ours))× faster (target ≥ 5×)")
+                row += [("\(method)_amalgam_e2e_s", .double(ours)), ("\(method)_mergekit_e2e_s", .double(theirs)),
+                        ("\(method)_speedup", .double(theirs / ours)), ("\(method)_speedup_target_met", .bool(theirs / ours >= 5))]
+            }
+            summary += row
+        }
+        var object = JSONObject()
+        for (key, value) in summary { object[key] = value }
+        print(JSONValue.object(object).serialized())
+    }
+
+    func findMergekit() -> String? {
+        if let mergekit { return mergekit }
+        let local = FileManager.default.currentDirectoryPath + "/tools/.venv/bin/mergekit-yaml"
+        if FileManager.default.isExecutableFile(atPath: local) { return local }
+        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = "\(directory)/mergekit-yaml"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// `amalgam` beside this benchmark's executable (both are built by `swift build -c release`).
+    func amalgamBinary() -> String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("amalgam").path
+    }
+
+    /// Wall time of a whole process, start-up included; a failure is an error with its stderr.
+    func endToEnd(_ command: [String]) throws -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        let seconds = try Measure.seconds {
+            try process.run()
+            process.waitUntilExit()
+        }
+        guard process.terminationStatus == 0 else {
+            let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw ValidationError("\(command[0]) failed: \(text.split(separator: "\n").suffix(3).joined(separator: " | "))")
+        }
+        return seconds
+    }
+}
