@@ -9,6 +9,40 @@ struct RankWindow {
     let lowest: UInt64
     let highest: UInt64
 
+    /// x ← (x − base) · mask for the chunk's elements from `start`, eight lanes at a time: the
+    /// (key, index) test split into 32-bit compares (keys < 2³¹; indices relative to the chunk).
+    func sparsify(start: Int, x: UnsafeMutablePointer<Float>, base: UnsafeMutablePointer<Float>, count n: Int) {
+        typealias F = SIMD8<Float>
+        typealias I = SIMD8<Int32>
+        func relative(_ packed: UInt64) -> (key: Int32, index: Int32) {
+            let index = Int(packed & 0xFFFF_FFFF) - start
+            return (Int32(truncatingIfNeeded: packed >> 32), Int32(clamping: index))
+        }
+        let (lowKey, lowIndex) = lowest == 0 ? (Int32(-1), Int32(0)) : relative(lowest)
+        let (highKey, highIndex) = highest == .max ? (Int32.max, Int32.max) : relative(highest)
+        let lk = I(repeating: lowKey), li = I(repeating: lowIndex), hk = I(repeating: highKey), hi = I(repeating: highIndex)
+        let magnitude = I(repeating: 0x7FFF_FFFF), lanes = I(0, 1, 2, 3, 4, 5, 6, 7)
+        let zero = F(repeating: 0), one = F(repeating: 1)
+        var i = 0
+        while i + 8 <= n {
+            let delta = UnsafeRawPointer(x + i).loadUnaligned(as: F.self) - UnsafeRawPointer(base + i).loadUnaligned(as: F.self)
+            let key = unsafeBitCast(delta, to: I.self) & magnitude
+            let index = lanes &+ I(repeating: Int32(i))
+            let above = (key .> lk) .| ((key .== lk) .& (index .>= li))
+            let below = (key .< hk) .| ((key .== hk) .& (index .<= hi))
+            UnsafeMutableRawPointer(x + i).storeBytes(of: delta * zero.replacing(with: one, where: above .& below), as: F.self)
+            i += 8
+        }
+        while i < n {
+            let delta = x[i] - base[i]
+            let key = Int32(bitPattern: delta.bitPattern & 0x7FFF_FFFF), index = Int32(i)
+            let above = key > lowKey || (key == lowKey && index >= lowIndex)
+            let below = key < highKey || (key == highKey && index <= highIndex)
+            x[i] = delta * (above && below ? 1 : 0)
+            i += 1
+        }
+    }
+
     /// Writes 1 or 0 into `mask` for the magnitudes of `values` (elements from `start`): a
     /// branch-free compare of each packed (key, index) against the two bounds.
     func mask(start: Int, values: UnsafePointer<Float>, count: Int, into mask: UnsafeMutablePointer<Float>) {
@@ -93,30 +127,48 @@ enum RankSelection {
         }
     }
 
-    /// Pass 2: per end, a histogram of the low 16 bits of the keys in its bin.
+    /// Pass 2: per end, a histogram of the low 16 bits of the keys in its bin. The bin's keys are
+    /// first compacted (branch-free), then counted into four interleaved banks, because keys of
+    /// quantized (BF16) weights repeat a lot and a single counter per value would serialize.
     static func locateKeys(_ ends: inout [End], context: MergeContext, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) {
         let bins = Self.bins
         let targets = ends
-        let scratches = context.forEachChunk(loading: loading, extra: extra) { _, range, scratch in
-            // Each histogram has one extra slot that absorbs keys outside the bin, so the loop has no branch.
-            let stride = bins + 1
-            if scratch.counts.isEmpty { scratch.counts = [Int](repeating: 0, count: targets.count * stride) }
+        let scratches = context.forEachChunk(loading: loading, extra: extra + 1) { _, range, scratch in
+            if scratch.counts.isEmpty { scratch.counts = [Int](repeating: 0, count: targets.count * 4 * bins) }
             let k = scratch.keys(keyBuffer)
+            let matched = scratch.keys(extra)
             let count = range.count
             var computed = -1
             for (e, end) in targets.enumerated() {
                 if computed != end.request { keys(end.request, range, scratch, k); computed = end.request }
                 let bin = UInt32(end.bin)
+                var m = 0
+                for i in 0..<count {
+                    matched[m] = k[i]
+                    // 1 when the high bits equal `bin`, else 0, without a branch: (d − 1) >> 31 for d < 2¹⁶.
+                    m &+= Int((((k[i] >> 16) ^ bin) &- 1) >> 31)
+                }
                 scratch.counts.withUnsafeMutableBufferPointer { counts in
-                    guard let histogram = counts.baseAddress.map({ $0 + e * stride }) else { return }
-                    for i in 0..<count { histogram[k[i] >> 16 == bin ? Int(k[i] & 0xFFFF) : bins] &+= 1 }
+                    guard let histogram = counts.baseAddress.map({ $0 + e * 4 * bins }) else { return }
+                    var i = 0
+                    while i + 4 <= m {
+                        histogram[Int(matched[i] & 0xFFFF)] &+= 1
+                        histogram[bins + Int(matched[i + 1] & 0xFFFF)] &+= 1
+                        histogram[2 * bins + Int(matched[i + 2] & 0xFFFF)] &+= 1
+                        histogram[3 * bins + Int(matched[i + 3] & 0xFFFF)] &+= 1
+                        i += 4
+                    }
+                    while i < m { histogram[Int(matched[i] & 0xFFFF)] &+= 1; i += 1 }
                 }
             }
         }
         for e in ends.indices {
             var histogram = [Int](repeating: 0, count: bins)
-            for scratch in scratches where scratch.counts.count == ends.count * (bins + 1) {
-                for b in 0..<bins { histogram[b] += scratch.counts[e * (bins + 1) + b] }
+            for scratch in scratches where scratch.counts.count == ends.count * 4 * bins {
+                for bank in 0..<4 {
+                    let offset = (e * 4 + bank) * bins
+                    for b in 0..<bins { histogram[b] += scratch.counts[offset + b] }
+                }
             }
             let (bits, below) = locate(ends[e].rank - ends[e].below, in: histogram[0...])
             ends[e].key = UInt32(ends[e].bin) << 16 | UInt32(bits)
@@ -133,10 +185,7 @@ enum RankSelection {
             var computed = -1
             return targets.map { end in
                 if computed != end.request { keys(end.request, range, scratch, k); computed = end.request }
-                let key = end.key
-                var equal = 0
-                for i in 0..<range.count { equal &+= k[i] == key ? 1 : 0 }
-                return equal
+                return countEqual(k, range.count, end.key)
             }
         }
         for e in ends.indices {
@@ -159,6 +208,22 @@ enum RankSelection {
                 seen += counts[e]
             }
         }
+    }
+
+    /// How many of `keys[0..<count]` equal `key`, eight lanes at a time.
+    static func countEqual(_ keys: UnsafePointer<UInt32>, _ count: Int, _ key: UInt32) -> Int {
+        let raw = UnsafeRawPointer(keys)
+        let target = SIMD8<UInt32>(repeating: key), one = SIMD8<UInt32>(repeating: 1)
+        var lanes = SIMD8<UInt32>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            let block = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<UInt32>.self)
+            lanes = lanes.replacing(with: lanes &+ one, where: block .== target)
+            i += 8
+        }
+        var total = Int(lanes.wrappedSum())
+        while i < count { total += keys[i] == key ? 1 : 0; i += 1 }
+        return total
     }
 
     static func locate(_ rank: Int, in histogram: ArraySlice<Int>) -> (bin: Int, below: Int) {

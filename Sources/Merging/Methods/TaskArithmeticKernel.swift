@@ -25,6 +25,8 @@ struct TaskArithmeticKernel: MergeKernel {
     let sparsification: MergeMethod.Sparsification?
     let consensus: Bool
     var tasks: [Task]
+    /// The tasks' weights, in task order.
+    var weights: [Float] { tasks.map(\.weight) }
     let normalize: Bool
     let lambda: Float
     var extraBuffers: Int { 3 }
@@ -146,6 +148,47 @@ struct TaskArithmeticKernel: MergeKernel {
         scratch.sortBuffer = order
     }
 
+    /// TIES sign election and disjoint mean, eight lanes at a time, all task vectors in one pass:
+    /// the majority sign is that of Σ xₜ (0 counts as +); xₜ agrees when xₜ · majority > 0 (zeros
+    /// and NaN never do); out = base + λ · Σ agreeing xₜ / Σ agreeing wₜ (divisor 0 → 1).
+    static func electAndMix(_ vectors: [UnsafeMutablePointer<Float>], weights: [Float], base: UnsafeMutablePointer<Float>,
+                            normalize: Bool, lambda: Float, out: UnsafeMutablePointer<Float>, count n: Int) {
+        typealias V = SIMD8<Float>
+        let zero = V(repeating: 0), one = V(repeating: 1), minusOne = V(repeating: -1), l = V(repeating: lambda)
+        let w = weights.map { V(repeating: $0) }
+        var i = 0
+        while i + 8 <= n {
+            var sum = zero
+            for x in vectors { sum += UnsafeRawPointer(x + i).loadUnaligned(as: V.self) }
+            let majority = minusOne.replacing(with: one, where: sum .>= zero)
+            var mixed = zero, divisor = zero
+            for (t, x) in vectors.enumerated() {
+                let value = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+                let agrees = value * majority .> zero
+                mixed += zero.replacing(with: value, where: agrees)
+                divisor += zero.replacing(with: w[t], where: agrees)
+            }
+            if normalize { mixed /= one.replacing(with: divisor, where: divisor .!= zero) }
+            if lambda != 1 { mixed *= l }
+            UnsafeMutableRawPointer(out + i).storeBytes(of: UnsafeRawPointer(base + i).loadUnaligned(as: V.self) + mixed, as: V.self)
+            i += 8
+        }
+        while i < n {
+            var sum: Float = 0
+            for x in vectors { sum += x[i] }
+            let majority: Float = sum >= 0 ? 1 : -1
+            var mixed: Float = 0, divisor: Float = 0
+            for (t, x) in vectors.enumerated() where x[i] * majority > 0 {
+                mixed += x[i]
+                divisor += weights[t]
+            }
+            if normalize { mixed /= divisor == 0 ? 1 : divisor }
+            if lambda != 1 { mixed *= lambda }
+            out[i] = base[i] + mixed
+            i += 1
+        }
+    }
+
     func combine(chunk: Int, range: Range<Int>, scratch: MergeContext.Scratch, out: UnsafeMutablePointer<Float>) {
         let n = range.count
         let b = scratch.inputs[base]
@@ -154,7 +197,7 @@ struct TaskArithmeticKernel: MergeKernel {
         // below runs over one chunk with pointers hoisted, so it vectorizes; the arithmetic order
         // per element is mergekit's (models in order).
         var vectors: [UnsafeMutablePointer<Float>] = []
-        let mixed = scratch.extra[0], divisor = scratch.extra[1]
+        let mixed = scratch.extra[0]
         let dense = !consensus && tasks.allSatisfy(\.everything)
         for (t, task) in tasks.enumerated() {
             let x = scratch.inputs[task.input]
@@ -170,13 +213,7 @@ struct TaskArithmeticKernel: MergeKernel {
             }
             if let window = task.window {
                 // Sparsify in the same pass: δ, then δ · mask (as mergekit multiplies by its mask).
-                let (lowest, highest) = (window.lowest, window.highest)
-                let first = UInt64(range.lowerBound)
-                for i in 0..<n {
-                    let delta = x[i] - b[i]
-                    let packed = UInt64(delta.bitPattern & 0x7FFF_FFFF) << 32 | (first &+ UInt64(i))
-                    x[i] = delta * (packed >= lowest && packed <= highest ? 1 : 0)
-                }
+                window.sparsify(start: range.lowerBound, x: x, base: b, count: n)
             } else {
                 for i in 0..<n { x[i] = x[i] - b[i] }
                 if !task.everything {
@@ -189,42 +226,23 @@ struct TaskArithmeticKernel: MergeKernel {
             for i in 0..<n { x[i] = x[i] * weight }
             vectors.append(x)
         }
-        if !dense { mixed.update(repeating: 0, count: n) }
-        if tasks.isEmpty { mixed.update(repeating: 0, count: n) }
         let lambda = lambda
         if consensus {
-            // Majority sign of the weighted sum (0 counts as +); entries of the other sign, and
-            // zeros, are left out of both the sum and the divisor.
-            for x in vectors { for i in 0..<n { mixed[i] += x[i] } }
-            for i in 0..<n { keep[i] = mixed[i] >= 0 ? 1 : -1 }
+            Self.electAndMix(vectors, weights: weights, base: b, normalize: normalize, lambda: lambda, out: out, count: n)
+            return
+        }
+        if !dense || tasks.isEmpty {
             mixed.update(repeating: 0, count: n)
-            divisor.update(repeating: 0, count: n)
-            // sign(x) equals the majority exactly when x · majority > 0 (zeros and NaN never agree).
-            for (t, x) in vectors.enumerated() {
-                let weight = tasks[t].weight
-                for i in 0..<n {
-                    let agrees = x[i] * keep[i] > 0
-                    mixed[i] += agrees ? x[i] : 0
-                    divisor[i] += agrees ? weight : 0
-                }
-            }
-            for i in 0..<n {
-                var value = mixed[i]
-                if normalize { value /= divisor[i] == 0 ? 1 : divisor[i] }
-                if lambda != 1 { value *= lambda }
-                out[i] = b[i] + value
-            }
-        } else {
-            var total: Float = tasks.reduce(0) { $0 + $1.weight }
-            if total.magnitude < 1e-8 { total = 1 }
             for x in vectors { for i in 0..<n { mixed[i] += x[i] } }
-            let divide = normalize
-            for i in 0..<n {
-                var value = mixed[i]
-                if divide { value /= total }
-                if lambda != 1 { value *= lambda }
-                out[i] = b[i] + value
-            }
+        }
+        var total: Float = weights.reduce(0, +)
+        if total.magnitude < 1e-8 { total = 1 }
+        let divide = normalize
+        for i in 0..<n {
+            var value = mixed[i]
+            if divide { value /= total }
+            if lambda != 1 { value *= lambda }
+            out[i] = b[i] + value
         }
     }
 }
