@@ -31,12 +31,15 @@ test: build
 	@! grep -E '^/.*(Sources|Tests|Benchmarks)/.*warning:' $(LOG)/tests.txt
 	swift test --skip-build
 
+# Benchmarks (not tests): each prints ratios measured in the same run and one JSON summary line.
 bench: deps
-	swift build -c release --product amalgam-bench
+	swift build -c release
 	.build/release/amalgam-bench io
+	.build/release/amalgam-bench merge
 
 # Regenerate the golden fixtures with the reference libraries (needs PyPI; never needed to build or test).
 fixtures:
 	[ -x tools/.venv/bin/python ] || python3 -m venv tools/.venv
-	tools/.venv/bin/pip install -q -r tools/requirements.txt
+	tools/.venv/bin/pip install -q -r tools/requirements.txt -r tools/requirements-merge.txt
 	tools/.venv/bin/python tools/make_fixtures.py
+	tools/.venv/bin/python tools/make_merge_goldens.py

@@ -253,6 +253,11 @@ private struct Planner {
             }
         }
         let reference = present.first { $0.model == baseIndex } ?? present[0]
+        guard reference.info.elementCount < Int(UInt32.max) else {
+            // Rank windows pack (magnitude, element index) into 64 bits.
+            throw ModelFolderError(file: models[reference.model].reference,
+                                   "tensor '\(reference.tensor)' has \(reference.info.elementCount) elements; Amalgam merges tensors of fewer than 2³² elements")
+        }
         for input in present {
             guard input.info.dtype.isFloat32Convertible else {
                 throw SafetensorsError(file: models[input.model].reference, tensor: input.tensor, .notNumeric(input.info.dtype))
