@@ -92,11 +92,12 @@ final class MergeContext: @unchecked Sendable {
     /// Runs `body(chunk, range, scratch)` for every chunk, spread over the threads, with inputs
     /// `loading` already loaded into `scratch.inputs`.
     @discardableResult
-    func forEachChunk(loading: [Int]? = nil, extra: Int = 0, _ body: (Int, Range<Int>, Scratch) -> Void) -> [Scratch] {
+    func forEachChunk(loading: [Int]? = nil, extra: Int = 0, every stride: Int = 1, _ body: (Int, Range<Int>, Scratch) -> Void) -> [Scratch] {
         let toLoad = loading ?? Array(0..<inputCount)
+        let visited = (chunkCount + stride - 1) / stride
         let next = Atomic<Int>(0)
         let used = Mutex<[Scratch]>([])
-        let workers = min(threads, chunkCount)
+        let workers = min(threads, visited)
         withoutActuallyEscaping(body) { body in
             // Chunks are disjoint; `body` writes only its own chunk's results.
             nonisolated(unsafe) let body = body
@@ -104,7 +105,7 @@ final class MergeContext: @unchecked Sendable {
                 let scratch = Scratch(inputs: self.inputCount, extra: extra, length: self.chunkLength)
                 used.withLock { $0.append(scratch) }
                 while true {
-                    let chunk = next.add(1, ordering: .relaxed).oldValue
+                    let chunk = next.add(1, ordering: .relaxed).oldValue * stride
                     guard chunk < self.chunkCount else { return }
                     let range = self.range(ofChunk: chunk)
                     for j in toLoad { self.load(j, range, into: scratch.inputs[j]) }

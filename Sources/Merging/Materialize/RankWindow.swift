@@ -87,8 +87,18 @@ enum RankSelection {
             if window.upperBound < n { ends.append(End(request: r, rank: window.upperBound - 1)) }
         }
         if !ends.isEmpty {
-            locateBins(&ends, context: context, requests: requests, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
-            locateKeys(&ends, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+            // Large tensors estimate each end's bin from every 8th chunk; the full pass 2 then
+            // counts exactly and says whether the estimate held. Where it did not (the rank fell
+            // outside the estimated bin), the exact pass 1 and pass 2 run for those ends.
+            let sampled = context.chunkCount >= 64
+            locateBins(&ends, context: context, requests: requests, every: sampled ? 8 : 1, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+            let missed = locateKeys(&ends, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+            if !missed.isEmpty {
+                var retry = missed.map { ends[$0] }
+                locateBins(&retry, context: context, requests: requests, every: 1, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+                _ = locateKeys(&retry, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+                for (e, end) in zip(missed, retry) { ends[e] = end }
+            }
             locateIndices(&ends, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
         }
         return windows.enumerated().map { r, window in
@@ -101,10 +111,11 @@ enum RankSelection {
         }
     }
 
-    /// Pass 1: per request, a histogram of the keys' high 16 bits.
-    static func locateBins(_ ends: inout [End], context: MergeContext, requests: Int, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) {
+    /// Pass 1: per request, a histogram of the keys' high 16 bits, over every `every`-th chunk
+    /// (ranks are scaled to the sample when it is not all of them).
+    static func locateBins(_ ends: inout [End], context: MergeContext, requests: Int, every: Int, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) {
         let bins = Self.bins
-        let scratches = context.forEachChunk(loading: loading, extra: extra) { _, range, scratch in
+        let scratches = context.forEachChunk(loading: loading, extra: extra, every: every) { _, range, scratch in
             if scratch.counts.isEmpty { scratch.counts = [Int](repeating: 0, count: requests * bins) }
             let k = scratch.keys(keyBuffer)
             let count = range.count
@@ -121,20 +132,23 @@ enum RankSelection {
             for b in 0..<(requests * bins) { histograms[b] += scratch.counts[b] }
         }
         for e in ends.indices {
-            let (bin, below) = locate(ends[e].rank, in: histograms[(ends[e].request * bins)..<((ends[e].request + 1) * bins)])
-            ends[e].bin = bin
-            ends[e].below = below
+            let histogram = histograms[(ends[e].request * bins)..<((ends[e].request + 1) * bins)]
+            let sampled = histogram.reduce(0, +)
+            let rank = every == 1 ? ends[e].rank : min(sampled - 1, Int(Double(ends[e].rank) * Double(sampled) / Double(context.count)))
+            ends[e].bin = locate(max(0, rank), in: histogram).bin
         }
     }
 
     /// Pass 2: per end, a histogram of the low 16 bits of the keys in its bin. The bin's keys are
     /// first compacted (branch-free), then counted into four interleaved banks, because keys of
     /// quantized (BF16) weights repeat a lot and a single counter per value would serialize.
-    static func locateKeys(_ ends: inout [End], context: MergeContext, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) {
+    /// Also counts, per end, the keys below its bin; returns the ends whose rank is not in the bin.
+    static func locateKeys(_ ends: inout [End], context: MergeContext, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) -> [Int] {
         let bins = Self.bins
         let targets = ends
+        let belowSlot = targets.count * 4 * bins
         let scratches = context.forEachChunk(loading: loading, extra: extra + 1) { _, range, scratch in
-            if scratch.counts.isEmpty { scratch.counts = [Int](repeating: 0, count: targets.count * 4 * bins) }
+            if scratch.counts.isEmpty { scratch.counts = [Int](repeating: 0, count: belowSlot + targets.count) }
             let k = scratch.keys(keyBuffer)
             let matched = scratch.keys(extra)
             let count = range.count
@@ -142,12 +156,15 @@ enum RankSelection {
             for (e, end) in targets.enumerated() {
                 if computed != end.request { keys(end.request, range, scratch, k); computed = end.request }
                 let bin = UInt32(end.bin)
-                var m = 0
+                var m = 0, below = 0
                 for i in 0..<count {
                     matched[m] = k[i]
-                    // 1 when the high bits equal `bin`, else 0, without a branch: (d − 1) >> 31 for d < 2¹⁶.
+                    // Branch-free 0/1: (d − 1) >> 31 is 1 only for d = 0 when d < 2¹⁶; (h − bin) >> 31
+                    // is 1 only for h < bin (both below 2¹⁶).
                     m &+= Int((((k[i] >> 16) ^ bin) &- 1) >> 31)
+                    below &+= Int(((k[i] >> 16) &- bin) >> 31)
                 }
+                scratch.counts[belowSlot + e] &+= below
                 scratch.counts.withUnsafeMutableBufferPointer { counts in
                     guard let histogram = counts.baseAddress.map({ $0 + e * 4 * bins }) else { return }
                     var i = 0
@@ -162,18 +179,27 @@ enum RankSelection {
                 }
             }
         }
+        var missed: [Int] = []
         for e in ends.indices {
             var histogram = [Int](repeating: 0, count: bins)
-            for scratch in scratches where scratch.counts.count == ends.count * 4 * bins {
+            var belowBin = 0
+            for scratch in scratches where scratch.counts.count == belowSlot + ends.count {
+                belowBin += scratch.counts[belowSlot + e]
                 for bank in 0..<4 {
                     let offset = (e * 4 + bank) * bins
                     for b in 0..<bins { histogram[b] += scratch.counts[offset + b] }
                 }
             }
-            let (bits, below) = locate(ends[e].rank - ends[e].below, in: histogram[0...])
+            let inBin = histogram.reduce(0, +)
+            guard ends[e].rank >= belowBin, ends[e].rank < belowBin + inBin else {
+                missed.append(e)
+                continue
+            }
+            let (bits, below) = locate(ends[e].rank - belowBin, in: histogram[0...])
             ends[e].key = UInt32(ends[e].bin) << 16 | UInt32(bits)
-            ends[e].below += below  // now: keys strictly below `key`
+            ends[e].below = belowBin + below  // keys strictly below `key`
         }
+        return missed
     }
 
     /// Pass 3 (only for runs of equal keys): equal keys per chunk, then one chunk rescanned to find
