@@ -52,8 +52,9 @@ final class MergeContext: @unchecked Sendable {
     final class Scratch: @unchecked Sendable {
         let inputs: [UnsafeMutablePointer<Float>]
         let extra: [UnsafeMutablePointer<Float>]
-        /// Integer counters a pass may keep per thread (histograms), summed after the loop.
-        var counts: [Int] = []
+        /// Counters a pass keeps per thread (histograms), summed after the loop by `summedCounters`.
+        private(set) var counters: UnsafeMutablePointer<UInt32>?
+        private(set) var counterCount = 0
         /// Sort keys for row-wise ranking (DELLA).
         var sortBuffer: [UInt64] = []
 
@@ -64,6 +65,18 @@ final class MergeContext: @unchecked Sendable {
 
         deinit {
             for buffer in inputs + extra { buffer.deallocate() }
+            counters?.deallocate()
+        }
+
+        /// This thread's `count` counters, zeroed on first use in the pass.
+        func counters(_ count: Int) -> UnsafeMutablePointer<UInt32> {
+            if let counters, counterCount == count { return counters }
+            counters?.deallocate()
+            let fresh = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
+            fresh.initialize(repeating: 0, count: count)
+            counters = fresh
+            counterCount = count
+            return fresh
         }
 
         /// `extra[i]` viewed as 32-bit keys.
@@ -131,6 +144,18 @@ final class MergeContext: @unchecked Sendable {
             slots[chunk] = body(chunk, range, scratch)
         }
         return (0..<chunkCount).compactMap { results[$0] }
+    }
+
+    /// The per-thread counters of a pass, added up (each thread counted fewer than 2³² elements).
+    static func summedCounters(_ scratches: [Scratch], count: Int) -> [Int] {
+        var total = [UInt64](repeating: 0, count: count)
+        total.withUnsafeMutableBufferPointer { sums in
+            for scratch in scratches where scratch.counterCount == count {
+                guard let counters = scratch.counters, let sums = sums.baseAddress else { continue }
+                for i in 0..<count { sums[i] &+= UInt64(counters[i]) }
+            }
+        }
+        return total.map { Int($0) }
     }
 
     /// Reductions over fixed blocks of consecutive chunks: each block is folded in chunk order by

@@ -77,6 +77,26 @@ enum RankSelection {
         var index = 0
     }
 
+    /// Tensors up to this many elements are ranked by sorting their packed (key, index) pairs:
+    /// cheaper than three histogram passes for norms, biases and small projections.
+    static let sortLimit = 1 << 15
+
+    static func selectBySorting(_ ends: inout [End], context: MergeContext, requests: Int, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) {
+        let perChunk = context.mapChunks(loading: loading, extra: extra) { _, range, scratch -> [[UInt64]] in
+            let k = scratch.keys(keyBuffer)
+            return (0..<requests).map { r in
+                keys(r, range, scratch, k)
+                return (0..<range.count).map { UInt64(k[$0]) << 32 | UInt64(range.lowerBound + $0) }
+            }
+        }
+        let sorted = (0..<requests).map { r in perChunk.flatMap { $0[r] }.sorted() }
+        for e in ends.indices {
+            let packed = sorted[ends[e].request][ends[e].rank]
+            ends[e].key = UInt32(packed >> 32)
+            ends[e].index = Int(packed & 0xFFFF_FFFF)
+        }
+    }
+
     static func select(context: MergeContext, windows: [Range<Int>], loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) -> [RankWindow] {
         let n = context.count
         let requests = windows.count
@@ -86,7 +106,9 @@ enum RankSelection {
             if window.lowerBound > 0 { ends.append(End(request: r, rank: window.lowerBound)) }
             if window.upperBound < n { ends.append(End(request: r, rank: window.upperBound - 1)) }
         }
-        if !ends.isEmpty {
+        if !ends.isEmpty && n <= sortLimit {
+            selectBySorting(&ends, context: context, requests: requests, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+        } else if !ends.isEmpty {
             // Large tensors estimate each end's bin from every 8th chunk; the full pass 2 then
             // counts exactly and says whether the estimate held. Where it did not (the rank fell
             // outside the estimated bin), the exact pass 1 and pass 2 run for those ends.
@@ -116,21 +138,16 @@ enum RankSelection {
     static func locateBins(_ ends: inout [End], context: MergeContext, requests: Int, every: Int, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) {
         let bins = Self.bins
         let scratches = context.forEachChunk(loading: loading, extra: extra, every: every) { _, range, scratch in
-            if scratch.counts.isEmpty { scratch.counts = [Int](repeating: 0, count: requests * bins) }
+            let counters = scratch.counters(requests * bins)
             let k = scratch.keys(keyBuffer)
             let count = range.count
             for r in 0..<requests {
                 keys(r, range, scratch, k)
-                scratch.counts.withUnsafeMutableBufferPointer { counts in
-                    guard let histogram = counts.baseAddress.map({ $0 + r * bins }) else { return }
-                    for i in 0..<count { histogram[Int(k[i] >> 16)] &+= 1 }
-                }
+                let histogram = counters + r * bins
+                for i in 0..<count { histogram[Int(k[i] >> 16)] &+= 1 }
             }
         }
-        var histograms = [Int](repeating: 0, count: requests * bins)
-        for scratch in scratches where scratch.counts.count == requests * bins {
-            for b in 0..<(requests * bins) { histograms[b] += scratch.counts[b] }
-        }
+        let histograms = MergeContext.summedCounters(scratches, count: requests * bins)
         for e in ends.indices {
             let histogram = histograms[(ends[e].request * bins)..<((ends[e].request + 1) * bins)]
             let sampled = histogram.reduce(0, +)
@@ -148,7 +165,7 @@ enum RankSelection {
         let targets = ends
         let belowSlot = targets.count * 4 * bins
         let scratches = context.forEachChunk(loading: loading, extra: extra + 1) { _, range, scratch in
-            if scratch.counts.isEmpty { scratch.counts = [Int](repeating: 0, count: belowSlot + targets.count) }
+            let counters = scratch.counters(belowSlot + targets.count)
             let k = scratch.keys(keyBuffer)
             let matched = scratch.keys(extra)
             let count = range.count
@@ -164,31 +181,27 @@ enum RankSelection {
                     m &+= Int((((k[i] >> 16) ^ bin) &- 1) >> 31)
                     below &+= Int(((k[i] >> 16) &- bin) >> 31)
                 }
-                scratch.counts[belowSlot + e] &+= below
-                scratch.counts.withUnsafeMutableBufferPointer { counts in
-                    guard let histogram = counts.baseAddress.map({ $0 + e * 4 * bins }) else { return }
-                    var i = 0
-                    while i + 4 <= m {
-                        histogram[Int(matched[i] & 0xFFFF)] &+= 1
-                        histogram[bins + Int(matched[i + 1] & 0xFFFF)] &+= 1
-                        histogram[2 * bins + Int(matched[i + 2] & 0xFFFF)] &+= 1
-                        histogram[3 * bins + Int(matched[i + 3] & 0xFFFF)] &+= 1
-                        i += 4
-                    }
-                    while i < m { histogram[Int(matched[i] & 0xFFFF)] &+= 1; i += 1 }
+                counters[belowSlot + e] &+= UInt32(below)
+                let histogram = counters + e * 4 * bins
+                var i = 0
+                while i + 4 <= m {
+                    histogram[Int(matched[i] & 0xFFFF)] &+= 1
+                    histogram[bins + Int(matched[i + 1] & 0xFFFF)] &+= 1
+                    histogram[2 * bins + Int(matched[i + 2] & 0xFFFF)] &+= 1
+                    histogram[3 * bins + Int(matched[i + 3] & 0xFFFF)] &+= 1
+                    i += 4
                 }
+                while i < m { histogram[Int(matched[i] & 0xFFFF)] &+= 1; i += 1 }
             }
         }
+        let totals = MergeContext.summedCounters(scratches, count: belowSlot + ends.count)
         var missed: [Int] = []
         for e in ends.indices {
             var histogram = [Int](repeating: 0, count: bins)
-            var belowBin = 0
-            for scratch in scratches where scratch.counts.count == belowSlot + ends.count {
-                belowBin += scratch.counts[belowSlot + e]
-                for bank in 0..<4 {
-                    let offset = (e * 4 + bank) * bins
-                    for b in 0..<bins { histogram[b] += scratch.counts[offset + b] }
-                }
+            let belowBin = totals[belowSlot + e]
+            for bank in 0..<4 {
+                let offset = (e * 4 + bank) * bins
+                for b in 0..<bins { histogram[b] += totals[offset + b] }
             }
             let inBin = histogram.reduce(0, +)
             guard ends[e].rank >= belowBin, ends[e].rank < belowBin + inBin else {

@@ -1,0 +1,61 @@
+import Testing
+@testable import Merging
+@testable import Tensors
+
+/// The histogram selection against a plain sort of (key, index) pairs, on tensors large enough to
+/// take every path: sampled bins, the exact fallback when the sample misleads, runs of equal keys.
+@Suite struct RankSelectionTests {
+    /// A one-input "tensor" of `values` (keys are their magnitudes' bit patterns).
+    func select(_ values: [Float], windows: [Range<Int>], threads: Int = 2) -> [RankWindow] {
+        let tensor = MergePlan.OutputTensor(name: "t", shape: [values.count / 64, 64], inputs: [], parameters: [:],
+                                            outDType: .f32, computeDType: nil, passthrough: false)
+        return values.withUnsafeBytes { bytes in
+            let context = MergeContext(tensor: tensor, sources: [MergeContext.Source(bytes: bytes, dtype: .f32)], threads: threads, seed: 0)
+            return RankSelection.select(context: context, windows: windows, loading: [0], extra: 1, keyBuffer: 0) { _, range, scratch, keys in
+                let x = scratch.inputs[0]
+                for i in 0..<range.count { keys[i] = x[i].bitPattern & 0x7FFF_FFFF }
+            }
+        }
+    }
+
+    func reference(_ values: [Float], _ window: Range<Int>) -> Set<Int> {
+        let packed = values.enumerated().map { UInt64($0.element.bitPattern & 0x7FFF_FFFF) << 32 | UInt64($0.offset) }.sorted()
+        return Set(packed[window].map { Int($0 & 0xFFFF_FFFF) })
+    }
+
+    func kept(_ values: [Float], _ window: RankWindow) -> Set<Int> {
+        var mask = [Float](repeating: 0, count: values.count)
+        values.withUnsafeBufferPointer { v in
+            mask.withUnsafeMutableBufferPointer { m in window.mask(start: 0, values: v.baseAddress!, count: values.count, into: m.baseAddress!) }
+        }
+        return Set(mask.indices.filter { mask[$0] == 1 })
+    }
+
+    @Test(arguments: [false, true])
+    func quantizedValuesWithLongRunsOfEqualKeys(misleadingSample: Bool) {
+        let n = 64 * 20_000  // 1.28 M elements, 79 chunks: the sampled path
+        var state: UInt64 = 12345
+        let values: [Float] = (0..<n).map { i in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let level = Float(Int(state >> 58)) * 0.125 - 4  // 64 levels: every key repeats ~20 000 times
+            // Every 8th chunk (the sample) much smaller: the estimate misses and the exact pass runs.
+            let chunk = i / 16_384
+            return misleadingSample && chunk % 8 == 0 ? level * 1e-3 : level
+        }
+        let windows = [n - n / 3..<n, n / 10..<n / 2, 0..<n / 4, 0..<n]
+        for (window, selected) in zip(windows, select(values, windows: windows)) {
+            let ours = kept(values, selected)
+            #expect(ours.count == window.count)
+            #expect(ours == reference(values, window), "window \(window)")
+        }
+        // Same answer on one thread.
+        #expect(select(values, windows: windows, threads: 1).map(\.lowest) == select(values, windows: windows).map(\.lowest))
+    }
+
+    @Test func smallTensorsSortDirectly() {
+        let values: [Float] = (0..<(64 * 100)).map { Float(($0 * 7919) % 101) - 50 }
+        let window = 1000..<5000
+        let selected = select(values, windows: [window])[0]
+        #expect(kept(values, selected) == reference(values, window))
+    }
+}
