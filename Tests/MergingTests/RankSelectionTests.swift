@@ -52,6 +52,21 @@ import Testing
         #expect(select(values, windows: windows, threads: 1).map(\.lowest) == select(values, windows: windows).map(\.lowest))
     }
 
+    /// Continuous values: the boundary key shares its sub-bucket with others, so the per-chunk
+    /// equal counts come from the third pass.
+    @Test func continuousValues() {
+        let n = 64 * 18_000
+        var state: UInt64 = 99
+        let values: [Float] = (0..<n).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state) >> 20) * 1e-9
+        }
+        let windows = [n / 2..<n, n / 7..<n - n / 5]
+        for (window, selected) in zip(windows, select(values, windows: windows)) {
+            #expect(kept(values, selected) == reference(values, window), "window \(window)")
+        }
+    }
+
     @Test func smallTensorsSortDirectly() {
         let values: [Float] = (0..<(64 * 100)).map { Float(($0 * 7919) % 101) - 50 }
         let window = 1000..<5000

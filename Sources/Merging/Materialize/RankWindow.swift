@@ -75,6 +75,8 @@ enum RankSelection {
         var below = 0
         var key: UInt32 = 0
         var index = 0
+        /// Per chunk, keys equal to `key` (known from pass 2 when its sub-bucket holds only `key`).
+        var equalPerChunk: [Int]?
     }
 
     /// Tensors up to this many elements are ranked by sorting their packed (key, index) pairs:
@@ -164,7 +166,15 @@ enum RankSelection {
         let bins = Self.bins
         let targets = ends
         let belowSlot = targets.count * 4 * bins
-        let scratches = context.forEachChunk(loading: loading, extra: extra + 1) { _, range, scratch in
+        // Per chunk and end, matched keys by their low 16 bits' top 8 (256 sub-buckets): when the
+        // boundary key turns out to be alone in its sub-bucket, these are its per-chunk counts and
+        // pass 3 is not needed (the usual case for BF16 weights, whose deltas have few distinct values).
+        let subBuckets = 256
+        let chunkCounts = UnsafeMutablePointer<UInt32>.allocate(capacity: context.chunkCount * targets.count * subBuckets)
+        chunkCounts.initialize(repeating: 0, count: context.chunkCount * targets.count * subBuckets)
+        defer { chunkCounts.deallocate() }
+        nonisolated(unsafe) let perChunk = chunkCounts
+        let scratches = context.forEachChunk(loading: loading, extra: extra + 1) { chunk, range, scratch in
             let counters = scratch.counters(belowSlot + targets.count)
             let k = scratch.keys(keyBuffer)
             let matched = scratch.keys(extra)
@@ -192,6 +202,8 @@ enum RankSelection {
                     i += 4
                 }
                 while i < m { histogram[Int(matched[i] & 0xFFFF)] &+= 1; i += 1 }
+                let buckets = perChunk + (chunk * targets.count + e) * subBuckets
+                for j in 0..<m { buckets[Int((matched[j] & 0xFFFF) >> 8)] &+= 1 }
             }
         }
         let totals = MergeContext.summedCounters(scratches, count: belowSlot + ends.count)
@@ -211,6 +223,12 @@ enum RankSelection {
             let (bits, below) = locate(ends[e].rank - belowBin, in: histogram[0...])
             ends[e].key = UInt32(ends[e].bin) << 16 | UInt32(bits)
             ends[e].below = belowBin + below  // keys strictly below `key`
+            let bucket = bits >> 8
+            if histogram[(bucket << 8)..<((bucket + 1) << 8)].reduce(0, +) == histogram[bits] {
+                ends[e].equalPerChunk = (0..<context.chunkCount).map { Int(chunkCounts[($0 * ends.count + e) * subBuckets + bucket]) }
+            } else {
+                ends[e].equalPerChunk = nil
+            }
         }
         return missed
     }
@@ -218,20 +236,23 @@ enum RankSelection {
     /// Pass 3 (only for runs of equal keys): equal keys per chunk, then one chunk rescanned to find
     /// the index of the `rank − below`-th element with that key.
     static func locateIndices(_ ends: inout [End], context: MergeContext, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) {
-        let targets = ends
-        let perChunk = context.mapChunks(loading: loading, extra: extra) { _, range, scratch -> [Int] in
-            let k = scratch.keys(keyBuffer)
-            var computed = -1
-            return targets.map { end in
-                if computed != end.request { keys(end.request, range, scratch, k); computed = end.request }
-                return countEqual(k, range.count, end.key)
+        let targets = ends.enumerated().filter { $0.element.equalPerChunk == nil }
+        if !targets.isEmpty {
+            let perChunk = context.mapChunks(loading: loading, extra: extra) { _, range, scratch -> [Int] in
+                let k = scratch.keys(keyBuffer)
+                var computed = -1
+                return targets.map { _, end in
+                    if computed != end.request { keys(end.request, range, scratch, k); computed = end.request }
+                    return countEqual(k, range.count, end.key)
+                }
             }
+            for (slot, target) in targets.enumerated() { ends[target.offset].equalPerChunk = perChunk.map { $0[slot] } }
         }
         for e in ends.indices {
             let skip = ends[e].rank - ends[e].below
             var seen = 0
-            for (chunk, counts) in perChunk.enumerated() {
-                if skip < seen + counts[e] {
+            for (chunk, equal) in (ends[e].equalPerChunk ?? []).enumerated() {
+                if skip < seen + equal {
                     let range = context.range(ofChunk: chunk)
                     let scratch = MergeContext.Scratch(inputs: context.inputCount, extra: extra, length: context.chunkLength)
                     for j in loading { context.load(j, range, into: scratch.inputs[j]) }
@@ -244,7 +265,7 @@ enum RankSelection {
                     }
                     break
                 }
-                seen += counts[e]
+                seen += equal
             }
         }
     }
