@@ -68,6 +68,11 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(
+            name: "InferenceTests",
+            dependencies: ["Inference", "Tensors"],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
             name: "AmalgamCLITests",
             dependencies: ["Tensors"],
             exclude: ["Snapshots"]

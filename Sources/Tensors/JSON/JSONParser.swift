@@ -103,7 +103,9 @@ private struct Reader {
     mutating func object(depth: Int) throws(JSONError) -> JSONObject {
         index += 1
         var object = JSONObject()
-        var seen = Set<String>()
+        // Keys compare by their UTF-8 bytes: Swift's String equality is canonical equivalence,
+        // which would take "é" and "e\u{301}" (both in real tokenizer vocabularies) for one key.
+        var seen = Set<[UInt8]>()
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return object }
         while true {
@@ -113,7 +115,7 @@ private struct Reader {
             }
             let keyOffset = index
             let key = try string()
-            guard seen.insert(key).inserted else {
+            guard seen.insert(Array(key.utf8)).inserted else {
                 throw JSONError(offset: keyOffset, reason: "duplicate key \"\(key)\"", duplicateKey: key)
             }
             skipWhitespace()

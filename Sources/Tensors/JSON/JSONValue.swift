@@ -112,11 +112,12 @@ public struct JSONObject: Sendable, Equatable {
     public var keys: [String] { members.map(\.key) }
     public var count: Int { members.count }
 
-    /// The value for `key`; setting nil removes the member, setting a new key appends it.
+    /// The value for `key` (compared byte for byte, not by canonical equivalence); setting nil
+    /// removes the member, setting a new key appends it.
     public subscript(key: String) -> JSONValue? {
-        get { members.first { $0.key == key }?.value }
+        get { members.first { $0.key.utf8.elementsEqual(key.utf8) }?.value }
         set {
-            let index = members.firstIndex { $0.key == key }
+            let index = members.firstIndex { $0.key.utf8.elementsEqual(key.utf8) }
             switch (index, newValue) {
             case (let i?, let value?): members[i].value = value
             case (let i?, nil): members.remove(at: i)
