@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "Tensors",
                 "Merging",
+                "Inference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -11,7 +11,7 @@ public struct Tokenizer: Sendable {
     let normalizer: Normalizer?
     let preTokenizer: PreTokenizer?
     let model: BPEModel
-    let postProcessor: PostProcessor?
+    var postProcessor: PostProcessor?
     let decoder: Decoder?
     let idToToken: [Int: String]
     let specialIds: Set<Int>
@@ -82,4 +82,46 @@ public struct Tokenizer: Sendable {
     }
 
     public func token(of id: Int) -> String? { idToToken[id] }
+}
+
+extension Tokenizer {
+    /// Families whose transformers tokenizer class rebuilds the post-processor from
+    /// tokenizer_config.json's `add_bos_token` / `add_eos_token` (Llama's `update_post_processor`).
+    static let configuredSpecialTokenClasses: Set<String> = [
+        "LlamaTokenizer", "LlamaTokenizerFast", "CodeLlamaTokenizer", "CodeLlamaTokenizerFast", "GemmaTokenizer", "GemmaTokenizerFast",
+    ]
+
+    /// The tokenizer of a model folder: tokenizer.json, with BOS/EOS as tokenizer_config.json says
+    /// for the classes that honour `add_bos_token` (as transformers' AutoTokenizer does); other
+    /// classes keep tokenizer.json's own post-processor.
+    public init(folder: String) throws(TokenizerError) {
+        try self.init(contentsOf: folder + "/tokenizer.json")
+        let configPath = folder + "/tokenizer_config.json"
+        guard let data = FileManager.default.contents(atPath: configPath) else { return }
+        let config: JSONObject
+        do {
+            guard let object = try JSONParser(allowNonFinite: true).parse(data).object else {
+                throw TokenizerError(file: configPath, "is not a JSON object")
+            }
+            config = object
+        } catch let error as TokenizerError {
+            throw error
+        } catch {
+            throw TokenizerError(file: configPath, "is not valid JSON: \(error)")
+        }
+        guard let type = config["tokenizer_class"]?.string, Self.configuredSpecialTokenClasses.contains(type) else { return }
+        func tokenID(_ key: String) throws(TokenizerError) -> Int? {
+            guard let value = config[key], value != .null else { return nil }
+            guard let content = value.string ?? value.object?["content"]?.string else {
+                throw TokenizerError(file: configPath, field: key, "expected a token string or {\"content\": …}")
+            }
+            guard let id = id(of: content) else { throw TokenizerError(file: configPath, field: key, "\"\(content)\" is not a token of tokenizer.json") }
+            return id
+        }
+        var items: [PostProcessor.Item] = []
+        if config["add_bos_token"]?.bool ?? true, let bos = try tokenID("bos_token") { items.append(.special([bos])) }
+        items.append(.sequence)
+        if config["add_eos_token"]?.bool ?? false, let eos = try tokenID("eos_token") { items.append(.special([eos])) }
+        postProcessor = .template(items)
+    }
 }
