@@ -36,15 +36,11 @@ public struct DecoderConfiguration: Sendable, Equatable {
         let file = config.path
         func fail(_ field: String, _ message: String) -> ModelError { ModelError(file: file, field: field, message) }
         func required(_ key: String) throws(ModelError) -> Int {
-            do {
-                guard let value = try config.int(key) else { throw fail(key, "is missing") }
-                guard value > 0 else { throw fail(key, "must be positive, found \(value)") }
-                return value
-            } catch let error as ModelError {
-                throw error
-            } catch {
-                throw fail(key, "\(error)")
-            }
+            let value: Int?
+            do { value = try config.int(key) } catch { throw fail(key, error.message) }
+            guard let value else { throw fail(key, "is missing") }
+            guard value > 0 else { throw fail(key, "must be positive, found \(value)") }
+            return value
         }
         func number(_ object: JSONObject?, _ key: String) -> Double? { object?[key]?.number?.double }
 

@@ -1,5 +1,7 @@
+import Tensors
+
 /// Why a model cannot be loaded or run: the file (config.json, a weight) and what is wrong.
-public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ModelError: LocatedError, Equatable {
     public let file: String
     public let field: String?
     public let message: String
@@ -10,5 +12,4 @@ public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { [file, field, message].compactMap { $0 }.joined(separator: ": ") }
 }

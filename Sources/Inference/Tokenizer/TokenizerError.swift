@@ -2,7 +2,7 @@ import Tensors
 
 /// Why a tokenizer.json cannot be used, naming the file and the component or field:
 /// `zoo/base/tokenizer.json: pre_tokenizer.type: "UnicodeScripts" is not supported`.
-public struct TokenizerError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct TokenizerError: LocatedError, Equatable {
     public let file: String
     public let field: String?
     public let message: String
@@ -13,9 +13,6 @@ public struct TokenizerError: Error, Sendable, Equatable, CustomStringConvertibl
         self.message = message
     }
 
-    public var description: String {
-        [file, field, message].compactMap { $0 }.joined(separator: ": ")
-    }
 }
 
 /// Typed reads of tokenizer.json fields that name the field when it is missing or mistyped.

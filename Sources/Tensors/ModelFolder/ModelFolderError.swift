@@ -2,7 +2,7 @@
 ///
 /// `file` is the file or folder at fault, `field` the JSON key path inside it when there is one:
 /// `zoo/base/config.json: num_hidden_layers: expected an integer, found a string`.
-public struct ModelFolderError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ModelFolderError: LocatedError, Equatable {
     public let file: String
     public let field: String?
     public let message: String
@@ -13,7 +13,4 @@ public struct ModelFolderError: Error, Sendable, Equatable, CustomStringConverti
         self.message = message
     }
 
-    public var description: String {
-        [file, field, message].compactMap { $0 }.joined(separator: ": ")
-    }
 }
