@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: strict),
         .target(name: "Merging", dependencies: ["Tensors", "Yams"], swiftSettings: strict),
         .target(name: "Inference", dependencies: ["Tensors", "CBLAS"], swiftSettings: strict),
-        .target(name: "Fitness", dependencies: ["Inference", "Tensors"], swiftSettings: strict),
+        .target(name: "Fitness", dependencies: ["Inference", "Tensors", "Yams"], swiftSettings: strict),
         .target(name: "Search", dependencies: ["Merging", "CBLAS"], swiftSettings: strict),
         .target(name: "Archive", dependencies: ["CSQLite"], swiftSettings: strict),
         .target(
@@ -44,6 +44,7 @@ let package = Package(
                 "Tensors",
                 "Merging",
                 "Inference",
+                "Fitness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -71,6 +72,11 @@ let package = Package(
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Inference", "Tensors"],
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "FitnessTests",
+            dependencies: ["Fitness", "Inference", "Tensors"],
             exclude: ["Fixtures"]
         ),
         .testTarget(

@@ -54,6 +54,10 @@ public final class DecoderSession {
     /// Forgets every position (the cache is reused).
     public func reset() { length = 0 }
 
+    /// Forgets the positions from `count` on, keeping the cache of the first `count` (a shared
+    /// context scored against several continuations).
+    public func truncate(to count: Int) { length = min(length, max(0, count)) }
+
     /// Appends `tokens` and returns their logits, `tokens.count × vocabularySize`, row-major.
     public func forward(_ tokens: [Int]) throws(ModelError) -> [Float] {
         let c = model.configuration, w = model.weights

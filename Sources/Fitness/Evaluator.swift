@@ -1,0 +1,190 @@
+import Foundation
+import Inference
+import Tensors
+
+/// One task's score on one split: the metric's value, its standard error where one is defined
+/// (the sample standard deviation over √n, as lm-evaluation-harness reports it), the example
+/// count, and per-example detail.
+public struct TaskScore: Sendable {
+    public let task: String
+    public let split: FitnessFile.Split
+    public let metric: String
+    public let value: Double
+    public let stderr: Double?
+    public let n: Int
+    public let samples: [JSONValue]
+}
+
+/// Scores a model on fitness tasks with the built-in CPU evaluator.
+///
+/// Choice tasks follow lm-evaluation-harness: context and continuation are tokenized by its
+/// `_encode_pair` rule (the context's trailing whitespace moves to the continuation; context +
+/// continuation is encoded whole and split at the length of the context's own encoding), special
+/// tokens only as the tokenizer's post-processor adds them, an empty context replaced by the EOS
+/// token; acc picks the highest summed log-likelihood, acc_norm the highest per character of the
+/// choice. The context is run once and its cache reused for every choice.
+public struct Evaluator {
+    public let model: DecoderModel
+    public let tokenizer: Tokenizer
+    /// The token an empty context or a perplexity text is conditioned on (lm-eval's EOT).
+    public let prefixToken: Int
+
+    public init(model: DecoderModel, tokenizer: Tokenizer, prefixToken: Int) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.prefixToken = prefixToken
+    }
+
+    public func score(_ task: FitnessFile.Task, split: FitnessFile.Split, limit: Int? = nil) throws -> TaskScore {
+        guard let file = task.file(split) else { throw FitnessError(file: task.name, field: split.rawValue, "the task has no \(split.rawValue) file") }
+        let data = try TaskData(file: file)
+        let rows = Array(data.rows.prefix(limit ?? .max))
+        switch task.kind {
+        case .choice: return try choice(task, split, data, rows)
+        case .perplexity: return try perplexity(task, split, data, rows)
+        case .generate: return try generate(task, split, data, rows)
+        case .command: throw FitnessError(file: task.name, field: "kind", "command tasks are not built yet")
+        }
+    }
+
+    /// lm-eval's `_encode_pair`.
+    public func encodePair(context: String, continuation: String) -> (context: [Int], continuation: [Int]) {
+        var contextScalars = Array(context.unicodeScalars)
+        var spaces = 0
+        while spaces < contextScalars.count, contextScalars[contextScalars.count - 1 - spaces].properties.isWhitespace { spaces += 1 }
+        let moved = String(String.UnicodeScalarView(contextScalars.suffix(spaces)))
+        contextScalars.removeLast(spaces)
+        let trimmedContext = String(String.UnicodeScalarView(contextScalars))
+        let whole = tokenizer.encode(trimmedContext + moved + continuation)
+        let contextIDs = tokenizer.encode(trimmedContext)
+        return (contextIDs, Array(whole.dropFirst(min(contextIDs.count, whole.count))))
+    }
+
+    /// Log-softmax of one logits row at `token`.
+    static func logProbability(_ logits: ArraySlice<Float>, _ token: Int) -> Double {
+        let maximum = logits.max() ?? 0
+        var sum = 0.0
+        for value in logits { sum += exp(Double(value - maximum)) }
+        return Double(logits[logits.startIndex + token] - maximum) - log(sum)
+    }
+
+    /// Summed log-likelihood of `continuations` after a shared `context`, the context run once.
+    func logLikelihoods(context: [Int], continuations: [[Int]]) throws -> [Double] {
+        let context = context.isEmpty ? [prefixToken] : context
+        let vocabulary = model.configuration.vocabularySize
+        let session = model.session(capacity: context.count + (continuations.map(\.count).max() ?? 0))
+        let contextLogits = try session.forward(context)
+        let last = contextLogits[((context.count - 1) * vocabulary)..<(context.count * vocabulary)]
+        return try continuations.map { continuation in
+            guard let first = continuation.first else { return 0 }
+            var total = Self.logProbability(last, first)
+            session.truncate(to: context.count)
+            let logits = try session.forward(Array(continuation.dropLast()))
+            for (i, token) in continuation.dropFirst().enumerated() {
+                total += Self.logProbability(logits[(i * vocabulary)..<((i + 1) * vocabulary)], token)
+            }
+            return total
+        }
+    }
+
+    static func meanAndStderr(_ values: [Double]) -> (Double, Double?) {
+        let n = Double(values.count)
+        let mean = values.reduce(0, +) / n
+        guard values.count > 1 else { return (mean, nil) }
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)
+        return (mean, (variance / n).squareRoot())
+    }
+
+    private func choice(_ task: FitnessFile.Task, _ split: FitnessFile.Split, _ data: TaskData, _ rows: [(line: Int, object: JSONObject)]) throws -> TaskScore {
+        var correct: [Double] = []
+        var samples: [JSONValue] = []
+        for row in rows {
+            let context = try data.string(row, "context")
+            guard let choices = row.object["choices"]?.array?.compactMap(\.string), choices.count >= 2,
+                  choices.count == row.object["choices"]?.array?.count else {
+                throw FitnessError(file: "\(data.file):\(row.line)", field: "choices", "expected a list of at least two strings")
+            }
+            guard let answer = row.object["answer"]?.number?.int, choices.indices.contains(answer) else {
+                throw FitnessError(file: "\(data.file):\(row.line)", field: "answer", "expected the index of the right choice (0..<\(choices.count))")
+            }
+            let pairs = choices.map { encodePair(context: context, continuation: $0) }
+            let lls = try logLikelihoods(context: pairs[0].context, continuations: pairs.map(\.continuation))
+            let scores = task.metric == "acc_norm" ? zip(lls, choices).map { $0 / Double(max(1, $1.unicodeScalars.count)) } : lls
+            let pick = scores.indices.max { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) } ?? 0
+            correct.append(pick == answer ? 1 : 0)
+            samples.append(.object(JSONObject([
+                "line": .number(JSONNumber(row.line)), "pick": .number(JSONNumber(pick)), "answer": .number(JSONNumber(answer)),
+                "correct": .bool(pick == answer),
+                "choices": .array(zip(lls, pairs).map { ll, pair in
+                    .object(JSONObject(["loglikelihood": .number(JSONNumber(ll)), "tokens": .number(JSONNumber(pair.continuation.count))]))
+                }),
+            ])))
+        }
+        let (mean, stderr) = Self.meanAndStderr(correct)
+        return TaskScore(task: task.name, split: split, metric: task.metric, value: mean, stderr: stderr, n: rows.count, samples: samples)
+    }
+
+    private func perplexity(_ task: FitnessFile.Task, _ split: FitnessFile.Split, _ data: TaskData, _ rows: [(line: Int, object: JSONObject)]) throws -> TaskScore {
+        var total = 0.0, tokens = 0, words = 0, bytes = 0
+        var samples: [JSONValue] = []
+        for row in rows {
+            let text = try data.string(row, "text")
+            let ids = tokenizer.encode(text)
+            let ll = try logLikelihoods(context: [prefixToken], continuations: [ids])[0]
+            // Python's len(re.split(r"\s+", text)), as lm-eval counts words: 1 + whitespace runs.
+            var wordCount = 1, inWhitespace = false
+            for scalar in text.unicodeScalars {
+                let space = scalar.properties.isWhitespace
+                if space && !inWhitespace { wordCount += 1 }
+                inWhitespace = space
+            }
+            total += ll
+            tokens += ids.count
+            words += wordCount
+            bytes += text.utf8.count
+            samples.append(.object(JSONObject(["line": .number(JSONNumber(row.line)), "loglikelihood": .number(JSONNumber(ll)),
+                                               "tokens": .number(JSONNumber(ids.count))])))
+        }
+        let denominator = switch task.metric {
+        case "word_perplexity": Double(words)
+        case "byte_perplexity": Double(bytes)
+        default: Double(tokens)
+        }
+        return TaskScore(task: task.name, split: split, metric: task.metric, value: exp(-total / max(1, denominator)),
+                         stderr: nil, n: rows.count, samples: samples)
+    }
+
+    private func generate(_ task: FitnessFile.Task, _ split: FitnessFile.Split, _ data: TaskData, _ rows: [(line: Int, object: JSONObject)]) throws -> TaskScore {
+        var matches: [Double] = []
+        var samples: [JSONValue] = []
+        let vocabulary = model.configuration.vocabularySize
+        let eos = prefixToken
+        for row in rows {
+            let prompt = try data.string(row, "prompt")
+            let answer = try data.string(row, "answer")
+            var ids = tokenizer.encode(prompt)
+            if ids.isEmpty { ids = [prefixToken] }
+            let session = model.session(capacity: ids.count + task.maxTokens)
+            var logits = try session.forward(ids)
+            var generated: [Int] = []
+            var text = ""
+            for _ in 0..<task.maxTokens {
+                let last = logits[(logits.count - vocabulary)...]
+                let next = last.indices.max { last[$0] < last[$1] || (last[$0] == last[$1] && $0 > $1) }.map { $0 - last.startIndex } ?? 0
+                if next == eos { break }
+                generated.append(next)
+                text = tokenizer.decode(generated, skipSpecialTokens: true)
+                if let stop = task.stop.first(where: { text.contains($0) }), let range = text.range(of: stop) {
+                    text = String(text[..<range.lowerBound])
+                    break
+                }
+                logits = try session.forward([next])
+            }
+            let match = text.trimmingCharacters(in: .whitespacesAndNewlines) == answer.trimmingCharacters(in: .whitespacesAndNewlines)
+            matches.append(match ? 1 : 0)
+            samples.append(.object(JSONObject(["line": .number(JSONNumber(row.line)), "output": .string(text), "correct": .bool(match)])))
+        }
+        let (mean, stderr) = Self.meanAndStderr(matches)
+        return TaskScore(task: task.name, split: split, metric: task.metric, value: mean, stderr: stderr, n: rows.count, samples: samples)
+    }
+}

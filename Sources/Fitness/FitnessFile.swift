@@ -1,0 +1,79 @@
+import Foundation
+import Yams
+
+/// The calibration tasks of fitness/*.yaml (DESIGN.md §3): per task its kind, data files (paths
+/// relative to the fitness file), primary metric and weight in the `accuracy` objective.
+public struct FitnessFile: Sendable {
+    public enum Kind: String, Sendable { case choice, perplexity, generate, command }
+    public enum Split: String, Sendable, CaseIterable { case calibration, holdout }
+
+    public struct Task: Sendable {
+        public let name: String
+        public let kind: Kind
+        public let calibration: String?
+        public let holdout: String?
+        public let metric: String
+        public let weight: Double
+        public let maxTokens: Int
+        public let stop: [String]
+
+        public func file(_ split: Split) -> String? { split == .calibration ? calibration : holdout }
+    }
+
+    public let path: String
+    public let tasks: [Task]
+
+    static let metrics: [Kind: [String]] = [
+        .choice: ["acc", "acc_norm"], .perplexity: ["token_perplexity", "word_perplexity", "byte_perplexity"],
+        .generate: ["exact_match"], .command: ["score"],
+    ]
+
+    public init(contentsOf path: String) throws(FitnessError) {
+        self.path = path
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw FitnessError(file: path, "cannot be read")
+        }
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else { throw FitnessError(file: path, "is empty") }
+            root = node
+        } catch let error as FitnessError {
+            throw error
+        } catch {
+            throw FitnessError(file: path, "is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard let list = root.mapping?["tasks"]?.sequence else { throw FitnessError(file: path, field: "tasks", "expected a list of tasks") }
+        var tasks: [Task] = []
+        for (i, node) in list.enumerated() {
+            let field = "tasks[\(i)]"
+            guard let task = node.mapping else { throw FitnessError(file: path, field: field, "expected a mapping") }
+            let allowed: Set<String> = ["name", "kind", "calibration", "holdout", "metric", "weight", "max_tokens", "stop", "run", "score_file", "score", "timeout"]
+            for key in task.keys.compactMap(\.string) where !allowed.contains(key) {
+                throw FitnessError(file: path, field: "\(field).\(key)", "unknown key")
+            }
+            guard let name = task["name"]?.string, !name.isEmpty else { throw FitnessError(file: path, field: "\(field).name", "is missing") }
+            guard let kindName = task["kind"]?.string, let kind = Kind(rawValue: kindName) else {
+                throw FitnessError(file: path, field: "\(field).kind", "expected choice, perplexity, generate or command")
+            }
+            if kind == .command {
+                throw FitnessError(file: path, field: "\(field).kind", "command tasks are not built yet (issue 4); use choice, perplexity or generate")
+            }
+            if tasks.contains(where: { $0.name == name }) { throw FitnessError(file: path, field: "\(field).name", "\"\(name)\" appears twice") }
+            func file(_ key: String) -> String? { task[Node(key)]?.string.map { $0.hasPrefix("/") ? $0 : folder + "/" + $0 } }
+            guard let calibration = file("calibration") else { throw FitnessError(file: path, field: "\(field).calibration", "is missing") }
+            let metric = task["metric"]?.string ?? (Self.metrics[kind]?.first ?? "")
+            guard Self.metrics[kind]?.contains(metric) == true else {
+                throw FitnessError(file: path, field: "\(field).metric", "\"\(metric)\" is not a \(kind.rawValue) metric (\(Self.metrics[kind]?.joined(separator: ", ") ?? ""))")
+            }
+            let weight = task["weight"].map { $0.float ?? Double($0.int ?? -1) } ?? (kind == .perplexity ? 0 : 1)
+            guard weight >= 0, weight.isFinite else { throw FitnessError(file: path, field: "\(field).weight", "expected a non-negative number") }
+            let maxTokens = task["max_tokens"]?.int ?? 32
+            guard maxTokens > 0 else { throw FitnessError(file: path, field: "\(field).max_tokens", "expected a positive integer") }
+            let stop = task["stop"].map { $0.sequence?.compactMap(\.string) ?? [$0.string].compactMap { $0 } } ?? []
+            tasks.append(Task(name: name, kind: kind, calibration: calibration, holdout: file("holdout"), metric: metric,
+                              weight: weight, maxTokens: maxTokens, stop: stop))
+        }
+        self.tasks = tasks
+    }
+}
