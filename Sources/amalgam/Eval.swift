@@ -1,0 +1,95 @@
+import ArgumentParser
+import Fitness
+import Foundation
+import Inference
+import Tensors
+
+extension Amalgam {
+    struct Eval: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Score a model folder on the tasks of a fitness file with the built-in CPU evaluator.",
+            discussion: """
+                Choice tasks report acc or acc_norm as lm-evaluation-harness defines them, \
+                perplexity tasks token, word or byte perplexity, generate tasks exact match of \
+                the greedy output. Every score carries its standard error and example count.
+                """
+        )
+
+        enum Split: String, ExpressibleByArgument, CaseIterable {
+            case calibration, holdout
+        }
+
+        @Argument(help: "The model folder (config.json, safetensors weights, tokenizer.json).", completion: .directory)
+        var model: String
+
+        @Option(help: "The fitness file listing the tasks.", completion: .file(extensions: ["yaml", "yml"]))
+        var fitness: String
+
+        @Option(help: "Which examples to score: calibration or holdout.")
+        var split: Split = .calibration
+
+        @Option(help: "Score at most this many examples per task.")
+        var limit: Int?
+
+        @Option(help: "Write per-example detail to this JSONL file.", completion: .file())
+        var samples: String?
+
+        @Flag(help: "Print one JSON object instead of a table.")
+        var json = false
+
+        func validate() throws {
+            if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        }
+
+        func run() throws {
+            let folder = try ModelFolder(path: model)
+            let decoder = try DecoderModel(folder: folder)
+            let tokenizer = try Tokenizer(folder: model)
+            guard let prefix = eosToken(folder.config, tokenizer) else {
+                throw ModelError(file: model + "/config.json", field: "eos_token_id", "is missing; the evaluator needs an end-of-text token")
+            }
+            let evaluator = Evaluator(model: decoder, tokenizer: tokenizer, prefixToken: prefix)
+            let file = try FitnessFile(contentsOf: fitness)
+            let chosen = split == .calibration ? FitnessFile.Split.calibration : .holdout
+            var scores: [TaskScore] = []
+            for task in file.tasks where task.file(chosen) != nil {
+                scores.append(try evaluator.score(task, split: chosen, limit: limit))
+            }
+            if let samples {
+                var lines = ""
+                for score in scores {
+                    for sample in score.samples {
+                        var object = sample.object ?? JSONObject()
+                        object["task"] = .string(score.task)
+                        lines += JSONValue.object(object).serialized() + "\n"
+                    }
+                }
+                try Data(lines.utf8).write(to: URL(fileURLWithPath: samples))
+            }
+            if json {
+                var tasks = JSONObject()
+                for score in scores {
+                    tasks[score.task] = .object(JSONObject([
+                        "metric": .string(score.metric), "value": .number(JSONNumber(score.value)),
+                        "stderr": score.stderr.map { .number(JSONNumber($0)) } ?? .null, "n": .number(JSONNumber(score.n)),
+                    ]))
+                }
+                print(JSONValue.object(JSONObject(["model": .string(model), "split": .string(chosen.rawValue), "tasks": .object(tasks)])).serialized(indent: 2))
+            } else {
+                let width = scores.map(\.task.count).max() ?? 4
+                for score in scores {
+                    let stderr = score.stderr.map { " ± " + Format.fixed($0, digits: 4) } ?? ""
+                    print("\(score.task.padding(to: width))  \(score.metric.padding(to: 16))  \(Format.fixed(score.value, digits: 4))\(stderr)  n=\(score.n)")
+                }
+            }
+        }
+
+        func eosToken(_ config: ModelConfig?, _ tokenizer: Tokenizer) -> Int? {
+            if let value = config?.json["eos_token_id"] {
+                if let id = value.number?.int { return id }
+                if let id = value.array?.first?.number?.int { return id }
+            }
+            return ["</s>", "<|endoftext|>", "<|end_of_text|>", "<|im_end|>"].lazy.compactMap { tokenizer.id(of: $0) }.first
+        }
+    }
+}
