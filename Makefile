@@ -43,3 +43,6 @@ fixtures:
 	tools/.venv/bin/pip install -q -r tools/requirements.txt -r tools/requirements-merge.txt
 	tools/.venv/bin/python tools/make_fixtures.py
 	tools/.venv/bin/python tools/make_merge_goldens.py
+	tools/.venv/bin/python tools/make_tokenizer_goldens.py
+	tools/.venv/bin/python tools/make_model_goldens.py
+	tools/.venv/bin/python tools/make_scoring_goldens.py
