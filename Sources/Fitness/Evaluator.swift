@@ -28,14 +28,18 @@ public struct Evaluator {
     public let tokenizer: Tokenizer
     /// The token an empty context or a perplexity text is conditioned on (lm-eval's EOT).
     public let prefixToken: Int
+    /// The model's folder on disk, given to command tasks as `{model}`.
+    public let modelPath: String?
 
-    public init(model: DecoderModel, tokenizer: Tokenizer, prefixToken: Int) {
+    public init(model: DecoderModel, tokenizer: Tokenizer, prefixToken: Int, modelPath: String? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.prefixToken = prefixToken
+        self.modelPath = modelPath
     }
 
     public func score(_ task: FitnessFile.Task, split: FitnessFile.Split, limit: Int? = nil) throws -> TaskScore {
+        if task.kind == .command { return try command(task, split) }
         guard let file = task.file(split) else { throw FitnessError(file: task.name, field: split.rawValue, "the task has no \(split.rawValue) file") }
         let data = try TaskData(file: file)
         let rows = Array(data.rows.prefix(limit ?? .max))
@@ -43,8 +47,15 @@ public struct Evaluator {
         case .choice: return try choice(task, split, data, rows)
         case .perplexity: return try perplexity(task, split, data, rows)
         case .generate: return try generate(task, split, data, rows)
-        case .command: throw FitnessError(file: task.name, field: "kind", "command tasks are not built yet")
+        case .command: return try command(task, split)
         }
+    }
+
+    private func command(_ task: FitnessFile.Task, _ split: FitnessFile.Split) throws -> TaskScore {
+        guard let modelPath else { throw FitnessError(file: task.name, field: "run", "command tasks need the model as a folder on disk") }
+        let value = try CommandTask(task: task).run(model: modelPath)
+        return TaskScore(task: task.name, split: split, metric: task.metric, value: value, stderr: nil, n: 1,
+                         samples: [.object(JSONObject(["score": .number(JSONNumber(value))]))])
     }
 
     /// lm-eval's `_encode_pair`.

@@ -16,6 +16,14 @@ public struct FitnessFile: Sendable {
         public let weight: Double
         public let maxTokens: Int
         public let stop: [String]
+        /// For command tasks: the argv, with `{model}` and `{out}` placeholders.
+        public var run: [String] = []
+        /// For command tasks: a glob (`**` allowed) for the score file, newest match; nil = stdout.
+        public var scoreFile: String?
+        /// For command tasks: the dotted JSON path of the score (a key may contain commas).
+        public var scorePath: String = ""
+        /// For command tasks: seconds before the command is stopped.
+        public var timeout: Double = 7200
 
         public func file(_ split: Split) -> String? { split == .calibration ? calibration : holdout }
     }
@@ -56,12 +64,10 @@ public struct FitnessFile: Sendable {
             guard let kindName = task["kind"]?.string, let kind = Kind(rawValue: kindName) else {
                 throw FitnessError(file: path, field: "\(field).kind", "expected choice, perplexity, generate or command")
             }
-            if kind == .command {
-                throw FitnessError(file: path, field: "\(field).kind", "command tasks are not built yet (issue 4); use choice, perplexity or generate")
-            }
             if tasks.contains(where: { $0.name == name }) { throw FitnessError(file: path, field: "\(field).name", "\"\(name)\" appears twice") }
             func file(_ key: String) -> String? { task[Node(key)]?.string.map { $0.hasPrefix("/") ? $0 : folder + "/" + $0 } }
-            guard let calibration = file("calibration") else { throw FitnessError(file: path, field: "\(field).calibration", "is missing") }
+            let calibration = file("calibration")
+            if kind != .command, calibration == nil { throw FitnessError(file: path, field: "\(field).calibration", "is missing") }
             let metric = task["metric"]?.string ?? (Self.metrics[kind]?.first ?? "")
             guard Self.metrics[kind]?.contains(metric) == true else {
                 throw FitnessError(file: path, field: "\(field).metric", "\"\(metric)\" is not a \(kind.rawValue) metric (\(Self.metrics[kind]?.joined(separator: ", ") ?? ""))")
@@ -71,9 +77,40 @@ public struct FitnessFile: Sendable {
             let maxTokens = task["max_tokens"]?.int ?? 32
             guard maxTokens > 0 else { throw FitnessError(file: path, field: "\(field).max_tokens", "expected a positive integer") }
             let stop = task["stop"].map { $0.sequence?.compactMap(\.string) ?? [$0.string].compactMap { $0 } } ?? []
-            tasks.append(Task(name: name, kind: kind, calibration: calibration, holdout: file("holdout"), metric: metric,
-                              weight: weight, maxTokens: maxTokens, stop: stop))
+            var entry = Task(name: name, kind: kind, calibration: calibration, holdout: file("holdout"), metric: metric,
+                             weight: weight, maxTokens: maxTokens, stop: stop)
+            if kind == .command {
+                guard let run = task["run"]?.sequence?.compactMap(\.string), !run.isEmpty, run.count == task["run"]?.sequence?.count else {
+                    throw FitnessError(file: path, field: "\(field).run", "expected an argument list such as [lm_eval, --model, vllm, …]")
+                }
+                guard let score = task["score"]?.string, !score.isEmpty else {
+                    throw FitnessError(file: path, field: "\(field).score", "expected the dotted JSON path of the score")
+                }
+                entry.run = run
+                entry.scorePath = score
+                entry.scoreFile = task["score_file"]?.string
+                if let text = task["timeout"]?.string ?? task["timeout"]?.int.map(String.init) {
+                    guard let seconds = parseDuration(text) else {
+                        throw FitnessError(file: path, field: "\(field).timeout", "\"\(text)\" is not a duration such as 90s, 30m or 2h")
+                    }
+                    entry.timeout = seconds
+                }
+            }
+            tasks.append(entry)
         }
         self.tasks = tasks
     }
+}
+
+/// `90`, `90s`, `30m`, `2h`, `1.5h` → seconds; nil for anything else or non-positive.
+public func parseDuration(_ text: String) -> Double? {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+    var body = Substring(text.trimmingCharacters(in: .whitespaces))
+    var unit = 1.0
+    if let last = body.last, let scale = units[last] {
+        unit = scale
+        body = body.dropLast()
+    }
+    guard let value = Double(body), value > 0, value.isFinite else { return nil }
+    return value * unit
 }

@@ -48,11 +48,12 @@ extension Amalgam {
             guard let prefix = eosToken(folder.config, tokenizer) else {
                 throw ModelError(file: model + "/config.json", field: "eos_token_id", "is missing; the evaluator needs an end-of-text token")
             }
-            let evaluator = Evaluator(model: decoder, tokenizer: tokenizer, prefixToken: prefix)
+            let evaluator = Evaluator(model: decoder, tokenizer: tokenizer, prefixToken: prefix, modelPath: model)
             let file = try FitnessFile(contentsOf: fitness)
             let chosen = split == .calibration ? FitnessFile.Split.calibration : .holdout
             var scores: [TaskScore] = []
-            for task in file.tasks where task.file(chosen) != nil {
+            // Command tasks bring their own data: they run with the calibration split.
+            for task in file.tasks where task.file(chosen) != nil || (task.kind == .command && chosen == .calibration) {
                 scores.append(try evaluator.score(task, split: chosen, limit: limit))
             }
             if let samples {
