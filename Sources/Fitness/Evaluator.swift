@@ -79,18 +79,18 @@ public struct Evaluator {
         return Double(logits[logits.startIndex + token] - maximum) - log(sum)
     }
 
-    /// Summed log-likelihood of `continuations` after a shared `context`, the context run once.
+    /// Summed log-likelihood of `continuations` after a shared `context`: the context runs once,
+    /// then every continuation in one pass as separate branches of its cache.
     func logLikelihoods(context: [Int], continuations: [[Int]]) throws -> [Double] {
         let context = context.isEmpty ? [prefixToken] : context
         let vocabulary = model.configuration.vocabularySize
-        let session = model.session(capacity: context.count + (continuations.map(\.count).max() ?? 0))
+        let session = model.session(capacity: context.count + continuations.reduce(0) { $0 + $1.count })
         let contextLogits = try session.forward(context)
         let last = contextLogits[((context.count - 1) * vocabulary)..<(context.count * vocabulary)]
-        return try continuations.map { continuation in
+        let branches = try session.forwardBranches(continuations.map { Array($0.dropLast()) })
+        return zip(continuations, branches).map { continuation, logits in
             guard let first = continuation.first else { return 0 }
             var total = Self.logProbability(last, first)
-            session.truncate(to: context.count)
-            let logits = try session.forward(Array(continuation.dropLast()))
             for (i, token) in continuation.dropFirst().enumerated() {
                 total += Self.logProbability(logits[(i * vocabulary)..<((i + 1) * vocabulary)], token)
             }

@@ -46,6 +46,24 @@ import Testing
         #expect(worst <= 1e-4)
     }
 
+    /// Branches scored together see the context and their own tokens only: each equals a
+    /// separate context + branch run (mistral's window included).
+    @Test(arguments: ["llama", "mistral", "qwen2"])
+    func branchesEqualSeparateRuns(name: String) throws {
+        let model = try DecoderModel(folder: ModelFolder(path: Self.fixtures + "/\(name)"))
+        let context = Array(10..<20), branches = [[3, 4, 5], [60], [7, 8, 9, 10, 11]]
+        let session = model.session(capacity: 40)
+        _ = try session.forward(context)
+        let together = try session.forwardBranches(branches)
+        #expect(session.length == context.count)
+        for (branch, logits) in zip(branches, together) {
+            let alone = model.session(capacity: 40)
+            _ = try alone.forward(context)
+            let expected = try alone.forward(branch)
+            #expect((zip(logits, expected).map { ($0 - $1).magnitude }.max() ?? 1) <= 1e-4, "\(name) \(branch)")
+        }
+    }
+
     @Test func badInputsAreErrors() throws {
         let model = try DecoderModel(folder: ModelFolder(path: Self.fixtures + "/llama"))
         #expect(throws: ModelError.self) { try model.session(capacity: 4).forward([1, 2, 3, 4, 5]) }

@@ -58,20 +58,71 @@ public final class DecoderSession {
     /// context scored against several continuations).
     public func truncate(to count: Int) { length = min(length, max(0, count)) }
 
+    /// Where one new row goes: its cache slot, its rotary position, and the cache slots it may
+    /// attend to (causal, limited by the sliding window).
+    struct Row {
+        let slot: Int
+        let position: Int
+        let visible: [ClosedRange<Int>]
+    }
+
     /// Appends `tokens` and returns their logits, `tokens.count × vocabularySize`, row-major.
     public func forward(_ tokens: [Int]) throws(ModelError) -> [Float] {
+        let window = model.configuration.slidingWindow
+        let rows = tokens.indices.map { i in
+            let slot = length + i
+            return Row(slot: slot, position: slot, visible: [(window.map { max(0, slot - $0 + 1) } ?? 0)...slot])
+        }
+        let logits = try run(tokens, rows)
+        length += tokens.count
+        return logits
+    }
+
+    /// Scores several continuations of the cached context in one pass: each branch sees the
+    /// context and its own earlier tokens, never another branch's. Returns each branch's logits;
+    /// the cache keeps only the context afterwards.
+    public func forwardBranches(_ branches: [[Int]]) throws(ModelError) -> [[Float]] {
+        let window = model.configuration.slidingWindow
+        let context = length
+        var rows: [Row] = []
+        var slot = context
+        for branch in branches {
+            let first = slot
+            for i in branch.indices {
+                let position = context + i
+                let lowest = window.map { position - $0 + 1 } ?? 0
+                var visible: [ClosedRange<Int>] = []
+                if context > 0, max(0, lowest) < context { visible.append(max(0, lowest)...(context - 1)) }
+                visible.append(max(first, slot - (position - max(lowest, context)))...slot)
+                rows.append(Row(slot: slot, position: position, visible: visible))
+                slot += 1
+            }
+        }
+        let logits = try run(branches.flatMap { $0 }, rows)
+        let vocabulary = model.configuration.vocabularySize
+        var out: [[Float]] = []
+        var offset = 0
+        for branch in branches {
+            out.append(Array(logits[(offset * vocabulary)..<((offset + branch.count) * vocabulary)]))
+            offset += branch.count
+        }
+        return out
+    }
+
+    /// Runs `tokens` laid out as `rows` through every layer; returns their logits.
+    private func run(_ tokens: [Int], _ rows: [Row]) throws(ModelError) -> [Float] {
         let c = model.configuration, w = model.weights
         let t = tokens.count
         guard t > 0 else { return [] }
-        guard length + t <= capacity else {
-            throw ModelError(file: "(session)", "\(length + t) positions exceed the session's capacity of \(capacity)")
+        let total = (rows.map(\.slot).max() ?? 0) + 1
+        guard total <= capacity else {
+            throw ModelError(file: "(session)", "\(total) positions exceed the session's capacity of \(capacity)")
         }
         if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
             throw ModelError(file: "(session)", "token id \(bad) is outside the vocabulary (0..<\(c.vocabularySize))")
         }
         let h = c.hiddenSize, hd = c.headDimension, nq = c.headCount * hd, nkv = c.keyValueHeadCount * hd
-        let start = length
-        let total = start + t
+        let start = rows[0].slot
 
         var x = [Float](repeating: 0, count: t * h)
         for (i, token) in tokens.enumerated() {
@@ -94,9 +145,9 @@ public final class DecoderSession {
             if let bias = layer.queryBias { addBias(bias, rows: t, to: &q) }
             if let bias = layer.keyBias { addBias(bias, rows: t, to: k) }
             if let bias = layer.valueBias { addBias(bias, rows: t, to: v) }
-            rotate(&q, rows: t, heads: c.headCount, start: start)
-            rotate(k, rows: t, heads: c.keyValueHeadCount, start: start)
-            attend(q: q, layer: index, rows: t, start: start, scale: scale, scores: &scores, into: &attention)
+            rotate(&q, rows, heads: c.headCount)
+            rotate(k, rows, heads: c.keyValueHeadCount)
+            attend(q: q, layer: index, rows, total: total, scale: scale, scores: &scores, into: &attention)
             multiply(attention, layer.output, rows: t, inner: nq, outputs: h, into: &normed)
             for i in 0..<(t * h) { x[i] += normed[i] }
 
@@ -107,7 +158,6 @@ public final class DecoderSession {
             multiply(gate, layer.down, rows: t, inner: c.intermediateSize, outputs: h, into: &normed)
             for i in 0..<(t * h) { x[i] += normed[i] }
         }
-        length = total
         rmsNorm(x, w.finalNorm, rows: t, width: h, into: &normed)
         var logits = [Float](repeating: 0, count: t * c.vocabularySize)
         multiply(normed, w.head, rows: t, inner: h, outputs: c.vocabularySize, into: &logits)
@@ -148,11 +198,11 @@ public final class DecoderSession {
     }
 
     /// Rotary embedding, rotate-half layout: (x₁, x₂) → (x₁ cos − x₂ sin, x₂ cos + x₁ sin).
-    private func rotate(_ data: UnsafeMutablePointer<Float>, rows: Int, heads: Int, start: Int) {
+    private func rotate(_ data: UnsafeMutablePointer<Float>, _ rows: [Row], heads: Int) {
         let hd = model.configuration.headDimension, half = hd / 2
         let frequencies = model.inverseFrequencies
-        for r in 0..<rows {
-            let position = Float(start + r)
+        for (r, row) in rows.enumerated() {
+            let position = Float(row.position)
             for i in 0..<half {
                 let angle = position * frequencies[i]
                 let cosine = cosf(angle), sine = sinf(angle)
@@ -166,17 +216,16 @@ public final class DecoderSession {
         }
     }
 
-    private func rotate(_ data: inout [Float], rows: Int, heads: Int, start: Int) {
-        data.withUnsafeMutableBufferPointer { d in if let base = d.baseAddress { rotate(base, rows: rows, heads: heads, start: start) } }
+    private func rotate(_ data: inout [Float], _ rows: [Row], heads: Int) {
+        data.withUnsafeMutableBufferPointer { d in if let base = d.baseAddress { rotate(base, rows, heads: heads) } }
     }
 
     /// Causal (and, for mistral, sliding-window) softmax attention of the new rows over the cache,
     /// each query head reading key/value head `head / (heads / kvHeads)`.
-    private func attend(q: [Float], layer: Int, rows: Int, start: Int, scale: Float, scores: inout [Float], into out: inout [Float]) {
+    private func attend(q: [Float], layer: Int, _ layout: [Row], total: Int, scale: Float, scores: inout [Float], into out: inout [Float]) {
         let c = model.configuration
         let hd = c.headDimension, nq = c.headCount * hd, nkv = c.keyValueHeadCount * hd
-        let total = start + rows, group = c.headCount / c.keyValueHeadCount
-        let window = c.slidingWindow
+        let rows = layout.count, group = c.headCount / c.keyValueHeadCount
         q.withUnsafeBufferPointer { qp in
             scores.withUnsafeMutableBufferPointer { sp in
                 out.withUnsafeMutableBufferPointer { op in
@@ -185,19 +234,22 @@ public final class DecoderSession {
                         let kv = head / group
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(total), Int32(hd),
                                     scale, qb + head * hd, Int32(nq), keys[layer] + kv * hd, Int32(nkv), 0, s, Int32(total))
-                        for r in 0..<rows {
-                            let position = start + r
-                            let first = window.map { max(0, position - $0 + 1) } ?? 0
-                            let row = s + r * total
+                        for (r, row) in layout.enumerated() {
+                            let scoresRow = s + r * total
                             var maximum = -Float.infinity
-                            for j in first...position { maximum = max(maximum, row[j]) }
+                            for range in row.visible { for j in range { maximum = max(maximum, scoresRow[j]) } }
                             var sum: Float = 0
-                            for j in 0..<total {
-                                if j < first || j > position { row[j] = 0; continue }
-                                row[j] = expf(row[j] - maximum)
-                                sum += row[j]
+                            var next = 0
+                            for range in row.visible {
+                                for j in next..<range.lowerBound { scoresRow[j] = 0 }
+                                for j in range {
+                                    scoresRow[j] = expf(scoresRow[j] - maximum)
+                                    sum += scoresRow[j]
+                                }
+                                next = range.upperBound + 1
                             }
-                            for j in first...position { row[j] /= sum }
+                            for j in next..<total { scoresRow[j] = 0 }
+                            for range in row.visible { for j in range { scoresRow[j] /= sum } }
                         }
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(total),
                                     1, s, Int32(total), values[layer] + kv * hd, Int32(nkv), 0, o + head * hd, Int32(nq))
