@@ -36,6 +36,7 @@ bench: deps
 	swift build -c release
 	.build/release/amalgam-bench io
 	.build/release/amalgam-bench merge
+	.build/release/amalgam-bench eval
 
 # Regenerate the golden fixtures with the reference libraries (needs PyPI; never needed to build or test).
 fixtures:

@@ -54,6 +54,8 @@ let package = Package(
             dependencies: [
                 "Tensors",
                 "Merging",
+                "Inference",
+                "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/amalgam-bench",

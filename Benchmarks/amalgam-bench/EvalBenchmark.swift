@@ -1,0 +1,148 @@
+import ArgumentParser
+import CBLAS
+import Foundation
+import Inference
+import Tensors
+
+/// `amalgam-bench eval`: a choice task (64-token contexts, four 4-token continuations) scored on a
+/// Qwen2-0.5B-shaped random model, against OpenBLAS's sgemm peak measured in the same run and,
+/// where transformers + torch are installed, against transformers scoring the same examples
+/// lm-eval style on the same threads. Targets (issue 4): ≥ 50% of sgemm peak, ≥ 1.0× torch,
+/// peak anonymous memory ≤ 3 GB.
+struct EvalBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Score a choice task on a Qwen2-0.5B-shaped model; compare with sgemm peak and transformers."
+    )
+
+    @Option(help: "Folder for the generated model (shared with `merge`, kept for later runs).")
+    var models = NSTemporaryDirectory() + "amalgam-bench-qwen2-0.5b"
+
+    @Option(help: "Threads (default: every core).")
+    var threads = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Examples to score.")
+    var examples = 6
+
+    @Option(help: "Python with transformers for the comparison (default: tools/.venv/bin/python when present).")
+    var python: String?
+
+    func run() throws {
+        BLASThreads.set(threads)
+        try SyntheticModels.write(variant: 0, to: models + "/base", threads: threads)
+        let peak = Measure.PeakMemory()
+        let sgemm = sgemmPeak()
+        print("sgemm 2048³: \(Measure.gb(sgemm)) GFLOP/s on \(threads) threads")
+
+        let folder = try ModelFolder(path: models + "/base")
+        let loadSeconds = try Measure.seconds { _ = try DecoderModel(folder: folder) }
+        let model = try DecoderModel(folder: folder)
+        let c = model.configuration
+        var state: UInt64 = 42
+        func token() -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33) % c.vocabularySize
+        }
+        let cases = (0..<examples).map { _ in (context: (0..<64).map { _ in token() }, continuations: (0..<4).map { _ in (0..<4).map { _ in token() } }) }
+
+        var ours: [[Double]] = []
+        let seconds = try Measure.seconds {
+            for example in cases {
+                let session = model.session(capacity: 64 + 16)
+                let logits = try session.forward(example.context)
+                let branches = try session.forwardBranches(example.continuations.map { Array($0.dropLast()) })
+                let v = c.vocabularySize
+                let last = logits[(63 * v)..<(64 * v)]
+                ours.append(zip(example.continuations, branches).map { continuation, rows in
+                    var total = logProbability(last, continuation[0])
+                    for (i, t) in continuation.dropFirst().enumerated() { total += logProbability(rows[(i * v)..<((i + 1) * v)], t) }
+                    return total
+                })
+            }
+        }
+        let flops = Double(examples) * (flopsPerRow(c, attended: 32) * 64 + flopsPerRow(c, attended: 66) * 12)
+        let rate = flops / seconds / 1e9
+        let lmEvalTokens = Double(examples * 4 * 68)
+        print("amalgam: \(examples) examples in \(Measure.gb(seconds)) s (load \(Measure.gb(loadSeconds)) s), \(Measure.gb(rate)) GFLOP/s = \(Int((rate / sgemm * 100).rounded()))% of sgemm peak (target ≥ 50%)")
+        print("         \(Int((lmEvalTokens / seconds).rounded())) lm-eval tokens/s (4 × 68 per example), \(Int((Double(examples * 76) / seconds).rounded())) rows computed/s")
+
+        var row: [(String, JSONValue)] = [
+            ("bench", .string("eval")), ("threads", .int(threads)), ("sgemm_gflops", .double(sgemm)),
+            ("examples", .int(examples)), ("seconds", .double(seconds)), ("gflops", .double(rate)),
+            ("sgemm_ratio", .double(rate / sgemm)), ("sgemm_target_met", .bool(rate / sgemm >= 0.5)),
+            ("lm_eval_tokens_per_s", .double(lmEvalTokens / seconds)),
+        ]
+        if let python = findPython() {
+            let file = NSTemporaryDirectory() + "amalgam-bench-eval-\(ProcessInfo.processInfo.processIdentifier).json"
+            let payload = JSONValue.array(cases.map { example in
+                .object(JSONObject(["context": .array(example.context.map { .int($0) }),
+                                    "continuations": .array(example.continuations.map { .array($0.map { .int($0) }) })]))
+            })
+            try Data(payload.serialized().utf8).write(to: URL(fileURLWithPath: file))
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let script = FileManager.default.currentDirectoryPath + "/tools/bench_transformers_eval.py"
+            let output = try runProcess([python, script, models + "/base", String(threads), file])
+            if let line = output.split(separator: "\n").last, let value = try? JSONParser().parse(Array(line.utf8)),
+               let theirs = value.object?["seconds"]?.number?.double,
+               let lls = value.object?["loglikelihoods"]?.array?.map({ $0.array?.compactMap { $0.number?.double } ?? [] }) {
+                let difference = zip(ours.flatMap { $0 }, lls.flatMap { $0 }).map { abs($0 - $1) }.max() ?? .infinity
+                print("transformers: \(Measure.gb(theirs)) s for the same examples: amalgam is \(Measure.gb(theirs / seconds))× faster (target ≥ 1.0×); max |log-likelihood difference| \(String(format: "%.2e", difference))")
+                row += [("transformers_seconds", .double(theirs)), ("speedup", .double(theirs / seconds)),
+                        ("speedup_target_met", .bool(theirs / seconds >= 1)), ("max_loglikelihood_difference", .double(difference, digits: 6))]
+            } else {
+                print("transformers: no result (\(output.suffix(200)))")
+            }
+        } else {
+            print("transformers: not found; skipping the comparison")
+        }
+        let peakBytes = peak.stop()
+        print("peak RssAnon: \(Measure.gb(Double(peakBytes) / 1e9)) GB (target ≤ 3 GB)")
+        row += [("peak_rss_anon", .int(peakBytes)), ("memory_target_met", .bool(peakBytes <= 3_000_000_000))]
+        var object = JSONObject()
+        for (key, value) in row { object[key] = value }
+        print(JSONValue.object(object).serialized())
+    }
+
+    /// Matrix-product FLOPs of one row through the model, attending to `attended` positions.
+    func flopsPerRow(_ c: DecoderConfiguration, attended: Int) -> Double {
+        let h = Double(c.hiddenSize), q = Double(c.headCount * c.headDimension), kv = Double(c.keyValueHeadCount * c.headDimension)
+        let layer = 2 * h * (q + 2 * kv) + 2 * q * h + 6 * h * Double(c.intermediateSize) + 4 * q * Double(attended)
+        return Double(c.layerCount) * layer + 2 * h * Double(c.vocabularySize)
+    }
+
+    func logProbability(_ logits: ArraySlice<Float>, _ token: Int) -> Double {
+        let maximum = logits.max() ?? 0
+        var sum = 0.0
+        for value in logits { sum += exp(Double(value - maximum)) }
+        return Double(logits[logits.startIndex + token] - maximum) - log(sum)
+    }
+
+    func sgemmPeak() -> Double {
+        let n = 2048
+        let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
+        var out = [Float](repeating: 0, count: n * n)
+        let time = Measure.best(of: 3) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &out, Int32(n))
+        }
+        return 2 * Double(n * n * n) / time / 1e9
+    }
+
+    func findPython() -> String? {
+        if let python { return python }
+        let local = FileManager.default.currentDirectoryPath + "/tools/.venv/bin/python"
+        return FileManager.default.isExecutableFile(atPath: local) ? local : nil
+    }
+
+    func runProcess(_ argv: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: argv[0])
+        process.arguments = Array(argv.dropFirst())
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
