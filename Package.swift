@@ -55,6 +55,7 @@ let package = Package(
                 "Tensors",
                 "Merging",
                 "Inference",
+                "Fitness",
                 "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

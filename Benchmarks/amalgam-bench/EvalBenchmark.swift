@@ -1,5 +1,6 @@
 import ArgumentParser
 import CBLAS
+import Fitness
 import Foundation
 import Inference
 import Tensors
@@ -54,8 +55,8 @@ struct EvalBenchmark: ParsableCommand {
                 let v = c.vocabularySize
                 let last = logits[(63 * v)..<(64 * v)]
                 ours.append(zip(example.continuations, branches).map { continuation, rows in
-                    var total = logProbability(last, continuation[0])
-                    for (i, t) in continuation.dropFirst().enumerated() { total += logProbability(rows[(i * v)..<((i + 1) * v)], t) }
+                    var total = Evaluator.logProbability(last, continuation[0])
+                    for (i, t) in continuation.dropFirst().enumerated() { total += Evaluator.logProbability(rows[(i * v)..<((i + 1) * v)], t) }
                     return total
                 })
             }
@@ -108,13 +109,6 @@ struct EvalBenchmark: ParsableCommand {
         let h = Double(c.hiddenSize), q = Double(c.headCount * c.headDimension), kv = Double(c.keyValueHeadCount * c.headDimension)
         let layer = 2 * h * (q + 2 * kv) + 2 * q * h + 6 * h * Double(c.intermediateSize) + 4 * q * Double(attended)
         return Double(c.layerCount) * layer + 2 * h * Double(c.vocabularySize)
-    }
-
-    func logProbability(_ logits: ArraySlice<Float>, _ token: Int) -> Double {
-        let maximum = logits.max() ?? 0
-        var sum = 0.0
-        for value in logits { sum += exp(Double(value - maximum)) }
-        return Double(logits[logits.startIndex + token] - maximum) - log(sum)
     }
 
     func sgemmPeak() -> Double {

@@ -71,8 +71,8 @@ public struct Evaluator {
         return (contextIDs, Array(whole.dropFirst(min(contextIDs.count, whole.count))))
     }
 
-    /// Log-softmax of one logits row at `token`.
-    static func logProbability(_ logits: ArraySlice<Float>, _ token: Int) -> Double {
+    /// Log-softmax of one logits row at `token`, accumulated in Double.
+    public static func logProbability(_ logits: ArraySlice<Float>, _ token: Int) -> Double {
         let maximum = logits.max() ?? 0
         var sum = 0.0
         for value in logits { sum += exp(Double(value - maximum)) }
