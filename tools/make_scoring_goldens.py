@@ -100,6 +100,24 @@ def main():
             f.write(json.dumps(item) + "\n")
     with open(os.path.join(OUT, "text.golden.json"), "w") as f:
         json.dump(rows, f, indent=1)
+    # Greedy generation on the rev specialist of the demo zoo, as transformers generates.
+    rev = os.path.join(ROOT, "zoo/rev")
+    if os.path.exists(rev):
+        rev_tok = Tokenizer.from_file(os.path.join(rev, "tokenizer.json"))
+        rev_model = AutoModelForCausalLM.from_pretrained(rev, dtype=torch.float32).eval()
+        prompts = ["rev abcd =", "rev jihg =", "rev cafe =", "rev bbbaa =", "12+34="]
+        generated = []
+        for prompt in prompts:
+            ids = torch.tensor([rev_tok.encode(prompt).ids])
+            with torch.no_grad():
+                out = rev_model.generate(ids, max_new_tokens=8, do_sample=False, eos_token_id=1, pad_token_id=1)
+            new = out[0, ids.shape[1]:].tolist()
+            if 1 in new:
+                new = new[:new.index(1)]
+            generated.append({"prompt": prompt, "ids": new, "text": rev_tok.decode(new)})
+        with open(os.path.join(OUT, "generate.golden.json"), "w") as f:
+            json.dump(generated, f, indent=1)
+        print("generated", [g["text"] for g in generated])
     print("acc", correct / len(CHOICE), "acc_norm", correct_norm / len(CHOICE), "texts", [round(r["loglikelihood"], 3) for r in rows])
 
 

@@ -165,32 +165,39 @@ public struct Evaluator {
                          stderr: nil, n: rows.count, samples: samples)
     }
 
+    /// Greedy decoding as transformers' `generate(do_sample=False)`: the arg-max token (the lowest
+    /// id among equal maxima), until the EOS token, `maxTokens` new tokens, or the first stop
+    /// string in the decoded text (the text is cut before it; the ids keep the token that made it).
+    public func greedy(prompt: String, maxTokens: Int, stop: [String] = []) throws -> (ids: [Int], text: String) {
+        let vocabulary = model.configuration.vocabularySize
+        var ids = tokenizer.encode(prompt)
+        if ids.isEmpty { ids = [prefixToken] }
+        let session = model.session(capacity: ids.count + maxTokens)
+        var logits = try session.forward(ids)
+        var generated: [Int] = []
+        var text = ""
+        for _ in 0..<maxTokens {
+            let last = logits[(logits.count - vocabulary)...]
+            let next = last.indices.max { last[$0] < last[$1] || (last[$0] == last[$1] && $0 > $1) }.map { $0 - last.startIndex } ?? 0
+            if next == prefixToken { break }
+            generated.append(next)
+            text = tokenizer.decode(generated, skipSpecialTokens: true)
+            if let range = stop.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+                text = String(text[..<range.lowerBound])
+                break
+            }
+            if generated.count < maxTokens { logits = try session.forward([next]) }
+        }
+        return (generated, text)
+    }
+
     private func generate(_ task: FitnessFile.Task, _ split: FitnessFile.Split, _ data: TaskData, _ rows: [(line: Int, object: JSONObject)]) throws -> TaskScore {
         var matches: [Double] = []
         var samples: [JSONValue] = []
-        let vocabulary = model.configuration.vocabularySize
-        let eos = prefixToken
         for row in rows {
             let prompt = try data.string(row, "prompt")
             let answer = try data.string(row, "answer")
-            var ids = tokenizer.encode(prompt)
-            if ids.isEmpty { ids = [prefixToken] }
-            let session = model.session(capacity: ids.count + task.maxTokens)
-            var logits = try session.forward(ids)
-            var generated: [Int] = []
-            var text = ""
-            for _ in 0..<task.maxTokens {
-                let last = logits[(logits.count - vocabulary)...]
-                let next = last.indices.max { last[$0] < last[$1] || (last[$0] == last[$1] && $0 > $1) }.map { $0 - last.startIndex } ?? 0
-                if next == eos { break }
-                generated.append(next)
-                text = tokenizer.decode(generated, skipSpecialTokens: true)
-                if let stop = task.stop.first(where: { text.contains($0) }), let range = text.range(of: stop) {
-                    text = String(text[..<range.lowerBound])
-                    break
-                }
-                logits = try session.forward([next])
-            }
+            let text = try greedy(prompt: prompt, maxTokens: task.maxTokens, stop: task.stop).text
             let match = text.trimmingCharacters(in: .whitespacesAndNewlines) == answer.trimmingCharacters(in: .whitespacesAndNewlines)
             matches.append(match ? 1 : 0)
             samples.append(.object(JSONObject(["line": .number(JSONNumber(row.line)), "output": .string(text), "correct": .bool(match)])))

@@ -75,6 +75,42 @@ import Testing
         }
     }
 
+    struct GenerateGolden: Decodable {
+        let prompt: String
+        let ids: [Int]
+        let text: String
+    }
+
+    /// Greedy generation on zoo/rev equals transformers' `generate(do_sample=False)`, token for token.
+    @Test func greedyGenerationEqualsTheReference() throws {
+        let golden = try JSONDecoder().decode([GenerateGolden].self, from: Data(contentsOf: URL(fileURLWithPath: Self.fixtures + "/generate.golden.json")))
+        let rev = URL(fileURLWithPath: Self.zoo).deletingLastPathComponent().path + "/rev"
+        let evaluator = Evaluator(model: try DecoderModel(folder: ModelFolder(path: rev)), tokenizer: try Tokenizer(folder: rev), prefixToken: 1)
+        #expect(golden.count == 5)
+        for example in golden {
+            let output = try evaluator.greedy(prompt: example.prompt, maxTokens: 8)
+            #expect(output.ids == example.ids, "\(example.prompt)")
+            #expect(output.text == example.text, "\(example.prompt)")
+        }
+        // A generate task: the output is cut at the first stop string and compared after trimming.
+        let first = try #require(golden.first)
+        let answer = String(first.text.prefix { $0 != "\n" })
+        let directory = NSTemporaryDirectory() + "amalgam-generate-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let lines = [["prompt": first.prompt, "answer": answer], ["prompt": first.prompt, "answer": answer + "x"]]
+        try Data(lines.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }.joined(separator: "\n").utf8)
+            .write(to: URL(fileURLWithPath: directory + "/gen.jsonl"))
+        let task = FitnessFile.Task(name: "gen", kind: .generate, calibration: directory + "/gen.jsonl", holdout: nil, metric: "exact_match", weight: 1, maxTokens: 8, stop: ["\n"])
+        let score = try evaluator.score(task, split: .calibration)
+        #expect(score.value == 0.5 && score.n == 2)
+        // Without the stop string the whole 8-token output is compared, and matches neither.
+        let unstopped = FitnessFile.Task(name: "gen", kind: .generate, calibration: directory + "/gen.jsonl", holdout: nil, metric: "exact_match", weight: 1, maxTokens: 8, stop: [])
+        #expect(try evaluator.score(unstopped, split: .calibration).value == 0)
+        // An EOS budget of one token stops after the first token.
+        #expect(try evaluator.greedy(prompt: first.prompt, maxTokens: 1).ids == Array(first.ids.prefix(1)))
+    }
+
     @Test func badTaskDataNamesTheLine() throws {
         let directory = NSTemporaryDirectory() + "amalgam-fitness-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
