@@ -56,6 +56,7 @@ let package = Package(
                 "Merging",
                 "Inference",
                 "Fitness",
+                "Search",
                 "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -81,6 +82,10 @@ let package = Package(
             name: "FitnessTests",
             dependencies: ["Fitness", "Inference", "Tensors"],
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "SearchTests",
+            dependencies: ["Search"]
         ),
         .testTarget(
             name: "AmalgamCLITests",
