@@ -88,6 +88,10 @@ let package = Package(
             dependencies: ["Search"]
         ),
         .testTarget(
+            name: "ArchiveTests",
+            dependencies: ["Archive"]
+        ),
+        .testTarget(
             name: "AmalgamCLITests",
             dependencies: ["Tensors"],
             exclude: ["Snapshots"]
