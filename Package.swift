@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Merging", dependencies: ["Tensors", "Yams"], swiftSettings: strict),
         .target(name: "Inference", dependencies: ["Tensors", "CBLAS"], swiftSettings: strict),
         .target(name: "Fitness", dependencies: ["Inference", "Tensors", "Yams"], swiftSettings: strict),
-        .target(name: "Search", dependencies: ["Merging", "CBLAS"], swiftSettings: strict),
+        .target(name: "Search", dependencies: ["Merging", "Tensors", "CBLAS", "Yams"], swiftSettings: strict),
         .target(name: "Archive", dependencies: ["CSQLite"], swiftSettings: strict),
         .target(
             name: "Engine",
@@ -85,7 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SearchTests",
-            dependencies: ["Search"]
+            dependencies: ["Search", "Merging", "Tensors"]
         ),
         .testTarget(
             name: "ArchiveTests",

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Fitness
+import Tensors
 
 /// The external-evaluator task: argv without a shell, {model}/{out}, score from stdout or a
 /// globbed file, and failures (exit status, timeout, garbage) carrying their reason.

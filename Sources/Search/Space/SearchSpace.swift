@@ -1,0 +1,356 @@
+import Foundation
+import Merging
+import Tensors
+import Yams
+
+/// A search space (DESIGN.md §3): which models to merge and how, which genes the optimizer
+/// searches, what it optimizes, with what optimizer and budget. Read strictly from YAML: an
+/// unknown key, a wrong type or a value out of range is a `SearchSpaceError` naming its field.
+/// Paths are relative to the file and stored absolute.
+public struct SearchSpace: Sendable, Equatable {
+    /// An objective: a quantity and its direction.
+    public struct Objective: Sendable, Equatable, Codable {
+        public enum Quantity: Sendable, Equatable, Codable {
+            /// The weighted mean of the tasks' primary metrics on the calibration split.
+            case accuracy
+            /// One task's score: its primary metric, or the metric named.
+            case task(name: String, metric: String?)
+            /// Parameters of the materialized model.
+            case params
+            /// Layers kept.
+            case layers
+            /// Fraction of task-vector entries kept (1 for dense methods).
+            case density
+            /// Multiply-adds per token, from the shapes.
+            case flops
+        }
+
+        public var quantity: Quantity
+        public var maximize: Bool
+
+        public init(_ quantity: Quantity, maximize: Bool) {
+            self.quantity = quantity
+            self.maximize = maximize
+        }
+
+        /// The objective as written in the space (`accuracy`, `task:add`, `task:add:acc_norm`, `params`).
+        public var name: String {
+            switch quantity {
+            case .accuracy: "accuracy"
+            case .task(let name, let metric): "task:" + name + (metric.map { ":" + $0 } ?? "")
+            case .params: "params"
+            case .layers: "layers"
+            case .density: "density"
+            case .flops: "flops"
+            }
+        }
+    }
+
+    /// Which optimizer proposes genomes, with its settings (defaults resolved in the engine).
+    public struct OptimizerSettings: Sendable, Equatable, Codable {
+        public enum Name: String, Sendable, Codable, CaseIterable { case cmaes, nsga2, random }
+        public enum Restarts: String, Sendable, Codable, CaseIterable { case none, ipop, bipop }
+
+        public var name: Name = .cmaes
+        public var population: Int?
+        public var sigma: Double?
+        public var restarts: Restarts = .ipop
+        public var seed: UInt64 = 1
+        /// NSGA-II: hand out one offspring at a time instead of whole generations.
+        public var steadyState = true
+        /// Random search: Sobol points instead of uniform draws.
+        public var sobol = false
+
+        public init() {}
+    }
+
+    public var file: String
+    public var name: String
+    public var baseModel: String
+    public var models: [String]
+    public var methods: [MergeMethod]
+    /// Layers per gene group; 0 puts every layer in one group.
+    public var layerGranularity: Int
+    /// Tensor-name substrings with genes of their own (the rest share a default group).
+    public var filters: [String]
+    /// The value range of each gene parameter the space's methods use.
+    public var geneRanges: [String: ClosedRange<Double>]
+    /// One keep/drop gene per layer.
+    public var dropLayers: Bool
+    public var fitness: String
+    public var objectives: [Objective]
+    public var optimizer: OptimizerSettings
+    public var evaluations: Int
+    /// Wall-time budget in seconds, if any.
+    public var time: Double?
+    public var workers: Int
+    /// Layers of the base model (from its config.json).
+    public var layerCount: Int
+
+    /// The gene parameters each method takes from the genome (mergekit's parameter names).
+    public static func geneParameters(of method: MergeMethod) -> (perModel: [String], shared: [String]) {
+        switch method {
+        case .linear, .taskArithmetic: (["weight"], [])
+        case .ties, .dareTies, .dareLinear: (["weight", "density"], [])
+        case .breadcrumbs, .breadcrumbsTies: (["weight", "density", "gamma"], [])
+        case .della, .dellaLinear: (["weight", "density", "epsilon"], [])
+        case .slerp, .nuslerp: ([], ["t"])
+        case .modelStock, .passthrough: ([], [])
+        }
+    }
+
+    /// Ranges used when `genes:` does not give one, and the values a range must stay within.
+    public static let defaultRanges: [String: ClosedRange<Double>] = [
+        "weight": 0...1, "density": 0.1...1, "t": 0...1, "epsilon": 0...0.1, "gamma": 0...0.05, "lambda": 0.5...1.5,
+    ]
+    static let allowedRanges: [String: (ClosedRange<Double>, String)] = [
+        "weight": (-10...10, "[-10, 10]"), "density": (Double.leastNonzeroMagnitude...1, "(0, 1]"), "t": (0...1, "[0, 1]"),
+        "epsilon": (0...0.5, "[0, 0.5]"), "gamma": (0...0.5, "[0, 0.5]"), "lambda": (0...10, "[0, 10]"),
+    ]
+
+    public init(contentsOf path: String) throws(SearchSpaceError) {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        guard let data = FileManager.default.contents(atPath: absolute), let text = String(data: data, encoding: .utf8) else {
+            throw SearchSpaceError(file: path, "cannot be read")
+        }
+        try self.init(yaml: text, file: URL(fileURLWithPath: absolute).standardizedFileURL.path)
+    }
+
+    public init(yaml text: String, file: String) throws(SearchSpaceError) {
+        self.file = file
+        func fail(_ field: String?, _ message: String) -> SearchSpaceError { SearchSpaceError(file: file, field: field, message) }
+        let root: Node.Mapping
+        do {
+            guard let node = try Yams.compose(yaml: text) else { throw fail(nil, "is empty") }
+            guard let mapping = node.mapping else { throw fail(nil, "expected a mapping of settings (name, base_model, models, …)") }
+            root = mapping
+        } catch let error as SearchSpaceError {
+            throw error
+        } catch {
+            throw fail(nil, "is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
+        }
+        let allowed: Set<String> = ["name", "base_model", "models", "methods", "layer_granularity", "filters", "genes", "layers",
+                                    "fitness", "objectives", "optimizer", "budget", "workers"]
+        for key in root.keys {
+            guard let name = key.string else { throw fail(nil, "a key is not a string") }
+            if !allowed.contains(name) { throw fail(name, "unknown key (expected one of \(allowed.sorted().joined(separator: ", ")))") }
+        }
+        let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
+        func resolve(_ relative: String) -> String {
+            URL(fileURLWithPath: relative.hasPrefix("/") ? relative : folder + "/" + relative).standardizedFileURL.path
+        }
+        func string(_ node: Node?, _ field: String) throws(SearchSpaceError) -> String {
+            guard let value = node?.scalar?.string, !value.isEmpty else { throw fail(field, node == nil ? "is missing" : "expected a string") }
+            return value
+        }
+        func integer(_ node: Node, _ field: String, minimum: Int) throws(SearchSpaceError) -> Int {
+            guard let value = node.int, value >= minimum else { throw fail(field, "expected an integer ≥ \(minimum)") }
+            return value
+        }
+        func number(_ node: Node, _ field: String) throws(SearchSpaceError) -> Double {
+            guard let value = node.float ?? node.int.map(Double.init), value.isFinite else { throw fail(field, "expected a number") }
+            return value
+        }
+
+        name = try root["name"].map { node throws(SearchSpaceError) in try string(node, "name") }
+            ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        guard name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw fail("name", "\"\(name)\" must be letters, digits, '-', '_' or '.' (it names the run folder)")
+        }
+        baseModel = resolve(try string(root["base_model"], "base_model"))
+        guard let modelList = root["models"]?.sequence, !modelList.isEmpty else { throw fail("models", "expected a list of at least one fine-tuned model") }
+        var models: [String] = []
+        for (i, node) in modelList.enumerated() {
+            let model = resolve(try string(node, "models[\(i)]"))
+            if models.contains(model) || model == baseModel { throw fail("models[\(i)]", "\(model) is listed twice (or is the base model)") }
+            models.append(model)
+        }
+        self.models = models
+
+        // Methods: one (fixed) or several (a categorical gene).
+        let methodNodes: [Node] = root["methods"].map { $0.sequence.map(Array.init) ?? [$0] } ?? [Node("ties")]
+        guard !methodNodes.isEmpty else { throw fail("methods", "expected a method or a list of methods") }
+        var methods: [MergeMethod] = []
+        for (i, node) in methodNodes.enumerated() {
+            let field = methodNodes.count == 1 && root["methods"]?.sequence == nil ? "methods" : "methods[\(i)]"
+            guard let text = node.string, let method = MergeMethod(rawValue: text) else {
+                throw fail(field, "\"\(node.string ?? "?")\" is not a merge method (\(MergeMethod.allCases.filter { $0 != .passthrough }.map(\.rawValue).joined(separator: ", ")))")
+            }
+            switch method {
+            case .passthrough:
+                throw fail(field, "passthrough stacks layers and has nothing to search; use layers: {drop: true} with another method")
+            case .slerp where models.count != 1, .nuslerp where models.count != 1:
+                throw fail(field, "\(method.rawValue) merges exactly one model with the base; this space lists \(models.count)")
+            case .modelStock where models.count < 2:
+                throw fail(field, "model_stock needs at least two models beside the base")
+            default: break
+            }
+            if methods.contains(method) { throw fail(field, "\(method.rawValue) is listed twice") }
+            methods.append(method)
+        }
+        self.methods = methods
+
+        layerGranularity = try root["layer_granularity"].map { node throws(SearchSpaceError) in try integer(node, "layer_granularity", minimum: 0) } ?? 0
+        if let node = root["filters"] {
+            guard let list = node.sequence else { throw fail("filters", "expected a list of tensor-name substrings such as [self_attn, mlp]") }
+            var filters: [String] = []
+            for (i, item) in list.enumerated() {
+                let filter = try string(item, "filters[\(i)]")
+                if filters.contains(filter) { throw fail("filters[\(i)]", "\"\(filter)\" is listed twice") }
+                filters.append(filter)
+            }
+            self.filters = filters
+        } else {
+            filters = []
+        }
+
+        // Gene ranges: only for parameters the methods use (lambda: any task-arithmetic method).
+        var used = Set(methods.flatMap { Self.geneParameters(of: $0).perModel + Self.geneParameters(of: $0).shared })
+        if methods.contains(where: { $0.taskArithmetic != nil }) { used.insert("lambda") }
+        var ranges: [String: ClosedRange<Double>] = [:]
+        if let node = root["genes"] {
+            guard let mapping = node.mapping else { throw fail("genes", "expected a mapping such as {weight: [0, 1], density: [0.1, 1]}") }
+            for (keyNode, value) in mapping {
+                guard let key = keyNode.string, let (bounds, text) = Self.allowedRanges[key] else {
+                    throw fail("genes.\(keyNode.string ?? "?")", "unknown gene (expected weight, density, t, epsilon, gamma or lambda)")
+                }
+                guard used.contains(key) else {
+                    throw fail("genes.\(key)", "no method of this space uses \(key) (methods: \(methods.map(\.rawValue).joined(separator: ", ")))")
+                }
+                guard let pair = value.sequence, pair.count == 2 else { throw fail("genes.\(key)", "expected a range [low, high]") }
+                let low = try number(pair[0], "genes.\(key)[0]"), high = try number(pair[1], "genes.\(key)[1]")
+                guard low <= high, bounds.contains(low), bounds.contains(high) else {
+                    throw fail("genes.\(key)", "expected low ≤ high, both in \(text)")
+                }
+                ranges[key] = low...high
+            }
+        }
+        for parameter in used where ranges[parameter] == nil && parameter != "lambda" {
+            ranges[parameter] = Self.defaultRanges[parameter]
+        }
+        geneRanges = ranges
+
+        if let node = root["layers"] {
+            guard let mapping = node.mapping else { throw fail("layers", "expected {drop: true} or {drop: false}") }
+            for key in mapping.keys where key.string != "drop" { throw fail("layers.\(key.string ?? "?")", "unknown key (expected drop)") }
+            guard let drop = mapping["drop"]?.bool else { throw fail("layers.drop", "expected true or false") }
+            dropLayers = drop
+        } else {
+            dropLayers = false
+        }
+
+        fitness = resolve(try string(root["fitness"], "fitness"))
+        guard FileManager.default.fileExists(atPath: fitness) else { throw fail("fitness", "\(fitness) does not exist") }
+
+        // Objectives.
+        if let node = root["objectives"] {
+            guard let list = node.sequence, !list.isEmpty else { throw fail("objectives", "expected a list such as [{maximize: accuracy}, {minimize: params}]") }
+            var objectives: [Objective] = []
+            for (i, item) in list.enumerated() {
+                let field = "objectives[\(i)]"
+                guard let mapping = item.mapping, mapping.count == 1, let key = mapping.keys.first?.string, key == "maximize" || key == "minimize" else {
+                    throw fail(field, "expected {maximize: QUANTITY} or {minimize: QUANTITY}")
+                }
+                let text = try string(mapping.values.first, "\(field).\(key)")
+                let quantity: Objective.Quantity
+                switch text {
+                case "accuracy": quantity = .accuracy
+                case "params": quantity = .params
+                case "layers": quantity = .layers
+                case "density": quantity = .density
+                case "flops": quantity = .flops
+                default:
+                    let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                    guard parts.count == 2 || parts.count == 3, parts[0] == "task", !parts[1].isEmpty, parts.count == 2 || !parts[2].isEmpty else {
+                        throw fail("\(field).\(key)", "\"\(text)\" is not accuracy, params, layers, density, flops or task:NAME[:metric]")
+                    }
+                    quantity = .task(name: parts[1], metric: parts.count == 3 ? parts[2] : nil)
+                }
+                let objective = Objective(quantity, maximize: key == "maximize")
+                if objectives.contains(where: { $0.name == objective.name }) { throw fail("\(field).\(key)", "\(objective.name) is listed twice") }
+                objectives.append(objective)
+            }
+            self.objectives = objectives
+        } else {
+            objectives = [Objective(.accuracy, maximize: true)]
+        }
+
+        // Optimizer.
+        var optimizer = OptimizerSettings()
+        if let node = root["optimizer"] {
+            guard let mapping = node.mapping else { throw fail("optimizer", "expected a mapping such as {name: cmaes, population: 8, seed: 1}") }
+            for (keyNode, value) in mapping {
+                let key = keyNode.string ?? "?"
+                let field = "optimizer.\(key)"
+                switch key {
+                case "name":
+                    guard let name = value.string.flatMap(OptimizerSettings.Name.init(rawValue:)) else { throw fail(field, "expected cmaes, nsga2 or random") }
+                    optimizer.name = name
+                case "population": optimizer.population = try integer(value, field, minimum: 2)
+                case "sigma":
+                    let sigma = try number(value, field)
+                    guard sigma > 0 && sigma <= 1 else { throw fail(field, "expected a step size in (0, 1] (genes are scaled to [0, 1])") }
+                    optimizer.sigma = sigma
+                case "restarts":
+                    guard let restarts = value.string.flatMap(OptimizerSettings.Restarts.init(rawValue:)) else { throw fail(field, "expected none, ipop or bipop") }
+                    optimizer.restarts = restarts
+                case "seed": optimizer.seed = UInt64(try integer(value, field, minimum: 0))
+                case "steady_state":
+                    guard let flag = value.bool else { throw fail(field, "expected true or false") }
+                    optimizer.steadyState = flag
+                case "sampling":
+                    guard let text = value.string, text == "uniform" || text == "sobol" else { throw fail(field, "expected uniform or sobol") }
+                    optimizer.sobol = text == "sobol"
+                default:
+                    throw fail(field, "unknown key (expected name, population, sigma, restarts, seed, steady_state or sampling)")
+                }
+            }
+        }
+        self.optimizer = optimizer
+
+        var evaluations = 100
+        var time: Double?
+        if let node = root["budget"] {
+            guard let mapping = node.mapping else { throw fail("budget", "expected {evaluations: N, time: 8h}") }
+            for (keyNode, value) in mapping {
+                switch keyNode.string {
+                case "evaluations": evaluations = try integer(value, "budget.evaluations", minimum: 1)
+                case "time":
+                    let text = value.string ?? value.int.map(String.init) ?? ""
+                    guard let seconds = parseDuration(text) else { throw fail("budget.time", "\"\(text)\" is not a duration such as 90s, 30m or 8h") }
+                    time = seconds
+                default: throw fail("budget.\(keyNode.string ?? "?")", "unknown key (expected evaluations or time)")
+                }
+            }
+        }
+        self.evaluations = evaluations
+        self.time = time
+        workers = try root["workers"].map { node throws(SearchSpaceError) in try integer(node, "workers", minimum: 1) }
+            ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+        // The models: each a folder with config.json, all with the base's layer count and type.
+        func config(_ path: String, _ field: String) throws(SearchSpaceError) -> (layers: Int, type: String) {
+            guard FileManager.default.fileExists(atPath: path + "/config.json") else {
+                throw fail(field, "\(path) has no config.json (is it a Hugging Face model folder?)")
+            }
+            do {
+                let config = try ModelConfig(contentsOf: path + "/config.json")
+                guard let layers = try config.layerCount, layers > 0 else { throw fail(field, "\(path)/config.json has no positive num_hidden_layers") }
+                return (layers, try config.modelType ?? "")
+            } catch let error as SearchSpaceError {
+                throw error
+            } catch {
+                throw fail(field, "\(error)")
+            }
+        }
+        let base = try config(baseModel, "base_model")
+        layerCount = base.layers
+        for (i, model) in models.enumerated() {
+            let other = try config(model, "models[\(i)]")
+            guard other.layers == base.layers, other.type == base.type else {
+                throw fail("models[\(i)]", "\(model) is a \(other.type) with \(other.layers) layers; the base is a \(base.type) with \(base.layers)")
+            }
+        }
+        if layerGranularity > layerCount { throw fail("layer_granularity", "\(layerGranularity) is more than the model's \(layerCount) layers") }
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+import Testing
+@testable import Merging
+@testable import Search
+@testable import Tensors
+
+@Suite struct SearchSpaceTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// A space file written beside the repository's search-spaces (so `../zoo` resolves).
+    func space(_ yaml: String) throws(SearchSpaceError) -> SearchSpace {
+        try SearchSpace(yaml: yaml, file: Self.root + "/search-spaces/test.yaml")
+    }
+
+    static let minimal = """
+        base_model: ../zoo/base
+        models: [../zoo/add, ../zoo/rev]
+        fitness: ../fitness/demo.yaml
+
+        """
+
+    @Test func readsTheDemoSpace() throws {
+        let demo = try SearchSpace(contentsOf: Self.root + "/search-spaces/demo.yaml")
+        #expect(demo.name == "demo")
+        #expect(demo.baseModel == Self.root + "/zoo/base")
+        #expect(demo.models.map { URL(fileURLWithPath: $0).lastPathComponent } == ["add", "rev", "facts"])
+        #expect(demo.methods == [.ties, .dareTies, .taskArithmetic])
+        #expect(demo.layerCount == 4 && demo.layerGranularity == 1 && demo.filters == ["self_attn", "mlp"])
+        #expect(demo.geneRanges == ["weight": 0...1.5, "density": 0.1...1])
+        #expect(demo.objectives == [SearchSpace.Objective(.accuracy, maximize: true), SearchSpace.Objective(.density, maximize: false)])
+        #expect(demo.optimizer.name == .cmaes && demo.optimizer.population == 8 && demo.optimizer.sigma == 0.25 && demo.optimizer.seed == 1)
+        #expect(demo.evaluations == 160 && demo.time == 1800 && demo.workers == 2)
+    }
+
+    @Test func defaultsWhenOnlyTheEssentialsAreGiven() throws {
+        let space = try space(Self.minimal)
+        #expect(space.name == "test" && space.methods == [.ties] && space.layerGranularity == 0 && !space.dropLayers)
+        #expect(space.geneRanges == ["weight": 0...1, "density": 0.1...1])
+        #expect(space.objectives == [SearchSpace.Objective(.accuracy, maximize: true)])
+        #expect(space.evaluations == 100 && space.time == nil)
+    }
+
+    @Test(arguments: [
+        ("colour: red\n", "colour", "unknown key"),
+        ("methods: [ties, mystery]\n", "methods[1]", "is not a merge method"),
+        ("methods: passthrough\n", "methods", "nothing to search"),
+        ("methods: slerp\n", "methods", "exactly one model"),
+        ("genes: {weight: [1, 0]}\n", "genes.weight", "low ≤ high"),
+        ("genes: {density: [0, 1]}\n", "genes.density", "(0, 1]"),
+        ("genes: {t: [0, 1]}\n", "genes.t", "no method of this space uses t"),
+        ("genes: {speed: [0, 1]}\n", "genes.speed", "unknown gene"),
+        ("objectives: [{maximize: \"task:\"}]\n", "objectives[0].maximize", "task:NAME"),
+        ("objectives: [{maximize: accuracy}, {maximize: accuracy}]\n", "objectives[1].maximize", "listed twice"),
+        ("objectives: [{best: accuracy}]\n", "objectives[0]", "maximize"),
+        ("optimizer: {name: adam}\n", "optimizer.name", "cmaes, nsga2 or random"),
+        ("optimizer: {sigma: 2}\n", "optimizer.sigma", "(0, 1]"),
+        ("budget: {time: soon}\n", "budget.time", "duration"),
+        ("budget: {evaluations: 0}\n", "budget.evaluations", "≥ 1"),
+        ("layers: {drop: maybe}\n", "layers.drop", "true or false"),
+        ("layer_granularity: 9\n", "layer_granularity", "more than the model's 4 layers"),
+        ("workers: 0\n", "workers", "≥ 1"),
+    ])
+    func badFieldsAreNamed(_ extra: String, _ field: String, _ message: String) {
+        #expect {
+            try space(Self.minimal + extra)
+        } throws: { error in
+            guard let error = error as? SearchSpaceError else { return false }
+            return error.field == field && error.message.contains(message)
+        }
+    }
+
+    @Test func missingOrMismatchedModelsAreNamed() {
+        #expect { try space("base_model: ../zoo/base\nmodels: [../zoo/nothing]\nfitness: ../fitness/demo.yaml\n") } throws: {
+            ($0 as? SearchSpaceError)?.field == "models[0]" && "\($0)".contains("no config.json")
+        }
+        #expect { try space("base_model: ../zoo/base\nmodels: [../zoo/tiny-llama]\nfitness: ../fitness/demo.yaml\n") } throws: {
+            ($0 as? SearchSpaceError)?.field == "models[0]" && "\($0)".contains("the base is a llama with 4")
+        }
+        #expect { try space("base_model: ../zoo/base\nmodels: [../zoo/add]\nfitness: ../fitness/none.yaml\n") } throws: {
+            ($0 as? SearchSpaceError)?.field == "fitness"
+        }
+        #expect { try space("base_model: ../zoo/base\nmodels: [../zoo/add, ../zoo/add]\nfitness: ../fitness/demo.yaml\n") } throws: {
+            ($0 as? SearchSpaceError)?.field == "models[1]"
+        }
+        #expect { try space("models: [a\n") } throws: { ($0 as? SearchSpaceError)?.message.contains("not valid YAML") == true }
+    }
+}
+
+@Suite struct GenomeCodecTests {
+    func codec(_ yaml: String) throws -> GenomeCodec {
+        GenomeCodec(space: try SearchSpace(yaml: yaml, file: SearchSpaceTests.root + "/search-spaces/test.yaml"), outDType: .bf16)
+    }
+
+    @Test func theDemoLayout() throws {
+        let codec = GenomeCodec(space: try SearchSpace(contentsOf: SearchSpaceTests.root + "/search-spaces/demo.yaml"), outDType: .bf16)
+        // 1 method gene + 4 groups × 3 filter groups × (weight, density) × 3 models.
+        #expect(codec.dimension == 1 + 4 * 3 * 2 * 3)
+        #expect(codec.genes.first == .categorical(count: 3))
+        #expect(codec.label(codec.slots[1]) == "weight[g0,self_attn,add]")
+        #expect(codec.label(codec.slots[4]) == "density[g0,self_attn,add]")
+    }
+
+    /// Every method's centre recipe reads back as the same recipe and plans against the zoo.
+    @Test(arguments: ["ties", "dare_ties", "dare_linear", "task_arithmetic", "linear", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear", "model_stock"])
+    func centreRecipesPlan(_ method: String) throws {
+        for layout in ["", "layer_granularity: 2\nfilters: [self_attn, mlp]\nlayers: {drop: true}\n"] {
+            let codec = try codec(SearchSpaceTests.minimal + "methods: [\(method)]\n" + layout)
+            var genome = codec.centre
+            if let drop = codec.slots.firstIndex(where: { $0.role == .keepLayer(1) }) { genome[drop] = 0 }
+            let candidate = try codec.decode(genome)
+            let file = SearchSpaceTests.root + "/search-spaces/recipe.yml"
+            #expect(try Recipe(yaml: candidate.yaml, file: file) == candidate.recipe)
+            let plan = try MergePlan(recipe: candidate.recipe, file: file)
+            if !layout.isEmpty {
+                #expect(candidate.keptLayers == [0, 2, 3])
+                #expect(candidate.recipe.slices?.map { $0.sources[0].layerRange } == [0..<1, 2..<4])
+                #expect(plan.tensors.contains { $0.name.hasPrefix("model.layers.2.") } && !plan.tensors.contains { $0.name.hasPrefix("model.layers.3.") })
+            }
+        }
+    }
+
+    @Test func slerpTakesTFromTheGenome() throws {
+        let codec = try codec("base_model: ../zoo/base\nmodels: [../zoo/add]\nfitness: ../fitness/demo.yaml\nmethods: [slerp, nuslerp]\ngenes: {t: [0.2, 0.6]}\n")
+        #expect(codec.dimension == 2)
+        let slerp = try codec.decode([0, 0.25])
+        #expect(slerp.recipe.parameters["t"] == .scalar(.number(0.3)))
+        let nuslerp = try codec.decode([1, 0.25])
+        #expect(nuslerp.recipe.models?.map { $0.parameters["weight"] } == [.scalar(.number(0.7)), .scalar(.number(0.3))])
+        for candidate in [slerp, nuslerp] { _ = try MergePlan(recipe: candidate.recipe, file: SearchSpaceTests.root + "/x.yml") }
+    }
+
+    @Test func inactiveGenesDoNotChangeTheRecipe() throws {
+        let codec = try codec(SearchSpaceTests.minimal + "methods: [task_arithmetic, ties]\n")
+        // Layout: method, weight×2, density×2. Under task_arithmetic the densities are inactive.
+        let a = try codec.decode([0, 0.5, 0.5, 0.1, 0.9]), b = try codec.decode([0, 0.5, 0.5, 0.7, 0.2])
+        #expect(a.hash == b.hash && a.yaml == b.yaml)
+        let c = try codec.decode([1, 0.5, 0.5, 0.1, 0.9]), d = try codec.decode([1, 0.5, 0.5, 0.7, 0.2])
+        #expect(c.hash != d.hash && c.hash != a.hash)
+        #expect(c.recipe.models?.first?.parameters["density"] == .scalar(.number(0.1 + 0.1 * 0.9)))
+    }
+
+    @Test func invalidGenomesAreRefused() throws {
+        let codec = try codec(SearchSpaceTests.minimal + "methods: [task_arithmetic, ties]\nlayers: {drop: true}\n")
+        #expect(throws: SearchSpaceError.self) { try codec.decode([0, 0.5]) }
+        var genome = codec.centre
+        genome[0] = 2
+        #expect(throws: SearchSpaceError.self) { try codec.decode(genome) }
+        genome = codec.centre
+        genome[1] = 1.5
+        #expect(throws: SearchSpaceError.self) { try codec.decode(genome) }
+        genome = codec.centre
+        for (i, slot) in codec.slots.enumerated() where slot.gene == .boolean { genome[i] = 0 }
+        #expect { try codec.decode(genome) } throws: { "\($0)".contains("drops every layer") }
+    }
+}
