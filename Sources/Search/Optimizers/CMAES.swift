@@ -151,7 +151,7 @@ public struct CMAES: Optimizer {
     /// Whether the current run's covariance is diagonal (sep-CMA-ES).
     public var isDiagonal: Bool { run.parameters.diagonal }
     /// Restarts so far.
-    public var restarts: Int { schedule.restarts }
+    public var restarts: Int { finishedRuns.count - (stopped ? 1 : 0) }
     /// The genome of the distribution's mean, the current best estimate.
     public var meanGenome: Genome { genome(run.mean) }
     /// Standard deviation of each internal coordinate (σ · sᵢ · √Cᵢᵢ).

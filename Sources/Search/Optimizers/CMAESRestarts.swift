@@ -49,9 +49,6 @@ struct CMAESRestartSchedule: Codable, Sendable, Equatable {
         Plan(population: Int(basePopulation), sigmaFactor: 1, maxIterations: baseMaxIterations)
     }
 
-    /// Restarts done so far (small BIPOP runs included).
-    var restarts: Int { run }
-
     /// The next run after the current one stopped for `reasons` with `evaluations` spent in
     /// all; nil when the search ends: no restart left, the target reached or the evaluation
     /// budget spent.
