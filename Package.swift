@@ -45,6 +45,9 @@ let package = Package(
                 "Merging",
                 "Inference",
                 "Fitness",
+                "Search",
+                "Archive",
+                "Engine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -206,3 +206,16 @@ public struct Evaluator {
         return TaskScore(task: task.name, split: split, metric: task.metric, value: mean, stderr: stderr, n: rows.count, samples: samples)
     }
 }
+
+extension Evaluator {
+    /// The end-of-text token the evaluator conditions empty contexts on and stops generation at:
+    /// config.json's `eos_token_id` (the first, when a list), else a conventional EOS token the
+    /// tokenizer knows.
+    public static func endOfTextToken(config: ModelConfig?, tokenizer: Tokenizer) -> Int? {
+        if let value = config?.json["eos_token_id"] {
+            if let id = value.number?.int { return id }
+            if let id = value.array?.first?.number?.int { return id }
+        }
+        return ["</s>", "<|endoftext|>", "<|end_of_text|>", "<|im_end|>"].lazy.compactMap { tokenizer.id(of: $0) }.first
+    }
+}

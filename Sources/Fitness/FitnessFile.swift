@@ -26,6 +26,27 @@ public struct FitnessFile: Sendable {
         /// For command tasks: seconds before the command is stopped.
         public var timeout: Double = 7200
 
+        public init(name: String, kind: Kind, calibration: String?, holdout: String?, metric: String, weight: Double, maxTokens: Int, stop: [String]) {
+            self.name = name
+            self.kind = kind
+            self.calibration = calibration
+            self.holdout = holdout
+            self.metric = metric
+            self.weight = weight
+            self.maxTokens = maxTokens
+            self.stop = stop
+        }
+
+        /// The same task reporting another metric (acc_norm of an acc choice task), with weight 0.
+        public func reporting(_ metric: String) -> Task {
+            var copy = Task(name: name, kind: kind, calibration: calibration, holdout: holdout, metric: metric, weight: 0, maxTokens: maxTokens, stop: stop)
+            copy.run = run
+            copy.scoreFile = scoreFile
+            copy.scorePath = scorePath
+            copy.timeout = timeout
+            return copy
+        }
+
         public func file(_ split: Split) -> String? { split == .calibration ? calibration : holdout }
     }
 

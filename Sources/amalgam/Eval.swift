@@ -45,7 +45,7 @@ extension Amalgam {
             let folder = try ModelFolder(path: model)
             let decoder = try DecoderModel(folder: folder)
             let tokenizer = try Tokenizer(folder: model)
-            guard let prefix = eosToken(folder.config, tokenizer) else {
+            guard let prefix = Evaluator.endOfTextToken(config: folder.config, tokenizer: tokenizer) else {
                 throw ModelError(file: model + "/config.json", field: "eos_token_id", "is missing; the evaluator needs an end-of-text token")
             }
             let evaluator = Evaluator(model: decoder, tokenizer: tokenizer, prefixToken: prefix, modelPath: model)
@@ -83,14 +83,6 @@ extension Amalgam {
                     print("\(score.task.padding(to: width))  \(score.metric.padding(to: 16))  \(Format.fixed(score.value, digits: 4))\(stderr)  n=\(score.n)")
                 }
             }
-        }
-
-        func eosToken(_ config: ModelConfig?, _ tokenizer: Tokenizer) -> Int? {
-            if let value = config?.json["eos_token_id"] {
-                if let id = value.number?.int { return id }
-                if let id = value.array?.first?.number?.int { return id }
-            }
-            return ["</s>", "<|endoftext|>", "<|end_of_text|>", "<|im_end|>"].lazy.compactMap { tokenizer.id(of: $0) }.first
         }
     }
 }

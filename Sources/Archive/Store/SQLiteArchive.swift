@@ -43,7 +43,7 @@ public final class SQLiteArchive: ArchiveStore {
             value REAL,
             stderr REAL,
             n INTEGER NOT NULL,
-            PRIMARY KEY (candidate, task, split)
+            PRIMARY KEY (candidate, task, split, metric)
         );
         CREATE TABLE objective (
             candidate INTEGER NOT NULL REFERENCES candidate(id),
@@ -232,7 +232,7 @@ public final class SQLiteArchive: ArchiveStore {
     }
 
     public func scores(candidate: Int?) throws -> [ScoreRecord] {
-        let sql = "SELECT candidate, task, split, metric, value, stderr, n FROM score" + (candidate == nil ? "" : " WHERE candidate = ?") + " ORDER BY candidate, task, split"
+        let sql = "SELECT candidate, task, split, metric, value, stderr, n FROM score" + (candidate == nil ? "" : " WHERE candidate = ?") + " ORDER BY candidate, task, split, metric"
         return try database.query(sql, candidate.map { [.integer(Int64($0))] } ?? []).map { row in
             guard let id = row[0].int, let task = row[1].string, let split = row[2].string.flatMap(ScoreSplit.init(rawValue:)),
                   let metric = row[3].string, let n = row[6].int else { throw ArchiveError(file: path, "score: a malformed row") }
@@ -274,7 +274,7 @@ public final class SQLiteArchive: ArchiveStore {
         for (table, sql) in [
             ("run", "SELECT key, value FROM run WHERE key NOT IN ('created', 'started') ORDER BY key"),
             ("candidate", "SELECT id, seq, genome, recipe_hash, recipe, status, error, duplicate_of FROM candidate ORDER BY seq"),
-            ("score", "SELECT * FROM score ORDER BY candidate, task, split"),
+            ("score", "SELECT * FROM score ORDER BY candidate, task, split, metric"),
             ("objective", "SELECT * FROM objective ORDER BY candidate, name"),
             ("optimizerState", "SELECT * FROM optimizerState ORDER BY seq"),
         ] {

@@ -59,13 +59,18 @@ public struct MergePlan: Sendable {
     public let configModel: Int
 
     /// Opens every model the recipe names and plans the merge. Relative paths are taken as
-    /// mergekit takes them, from the current directory, unless `baseDirectory` is given.
-    public init(recipe: Recipe, file: String, baseDirectory: String? = nil) throws {
+    /// mergekit takes them, from the current directory, unless `baseDirectory` is given. Folders
+    /// in `opened` (by resolved path) are used as they are, so a search opens its sources once.
+    public init(recipe: Recipe, file: String, baseDirectory: String? = nil, opened: [String: ModelFolder] = [:]) throws {
         self.recipe = recipe
         self.file = file
         var models: [Model] = []
         for (reference, field) in Self.modelFields(recipe) {
             let path = reference.hasPrefix("/") ? reference : baseDirectory.map { $0 + "/" + reference } ?? reference
+            if let folder = opened[path] {
+                models.append(Model(reference: reference, path: path, folder: folder))
+                continue
+            }
             guard FileManager.default.fileExists(atPath: path) else {
                 throw RecipeError(file: file, path: field, "model folder \(path) does not exist")
             }

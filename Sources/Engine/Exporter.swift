@@ -1,0 +1,55 @@
+import Archive
+import Foundation
+import Merging
+import Tensors
+
+/// `amalgam export`: a candidate's recipe (mergekit YAML) and, optionally, its merged model as a
+/// Hugging Face folder — the same plan and code the search evaluated, so the tensors are those
+/// that were scored.
+public enum Exporter {
+    public struct Result: Sendable {
+        public let id: Int
+        public let recipePath: String
+        public let modelPath: String?
+    }
+
+    /// The candidate to export: `id`, or the best finished one by `objective` (default: the first).
+    public static func choose(folder: RunFolder, id: Int?, objective: String?) throws -> CandidateRecord {
+        let archive = try SQLiteArchive(path: folder.archivePath, reader: true)
+        if let id {
+            guard let candidate = try archive.candidate(id: id) else { throw ArchiveError(file: folder.archivePath, "no candidate \(id)") }
+            guard candidate.status == .done || candidate.status == .duplicate, !candidate.recipe.isEmpty else {
+                throw ArchiveError(file: folder.archivePath, "candidate \(id) is \(candidate.status.rawValue); only evaluated candidates can be exported")
+            }
+            return candidate
+        }
+        let order = RunStatus.objectiveOrder(folder: folder)
+        guard let (name, maximize) = objective.map({ wanted in order.first { $0.0 == wanted } }) ?? order.first else {
+            throw ArchiveError(file: folder.spacePath, "has no objective \(objective ?? "") (objectives: \(order.map(\.0).joined(separator: ", ")))")
+        }
+        let values = try archive.objectives(candidate: nil).filter { $0.name == name && $0.value.isFinite }
+        let candidates = Dictionary(uniqueKeysWithValues: try archive.candidates().map { ($0.id, $0) })
+        let best = values.filter { candidates[$0.candidate]?.status == .done }.min { a, b in
+            let (x, y) = maximize ? (-a.value, -b.value) : (a.value, b.value)
+            return (x, candidates[a.candidate]?.seq ?? 0) < (y, candidates[b.candidate]?.seq ?? 0)
+        }
+        guard let best, let candidate = candidates[best.candidate] else { throw ArchiveError(file: folder.archivePath, "no candidate has finished yet") }
+        return candidate
+    }
+
+    /// Writes the recipe (default `exports/ID/recipe.yml`) and, when `modelPath` is given or no
+    /// recipe path is, the merged model (default `exports/ID/`).
+    public static func export(folder: RunFolder, candidate: CandidateRecord, recipePath: String?, modelPath: String?) throws -> Result {
+        let directory = folder.path + "/exports/\(candidate.id)"
+        let recipeFile = recipePath ?? directory + "/recipe.yml"
+        let model = modelPath ?? (recipePath == nil ? directory : nil)
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: recipeFile).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        if let model {
+            let plan = try MergePlan(recipe: try Recipe(yaml: candidate.recipe, file: recipeFile), file: recipeFile)
+            try MergedModelWriter(materializer: Materializer(plan: plan)).write(to: model, replacing: true)
+        }
+        // After the model: replacing the model folder would remove a recipe written inside it.
+        try Data(candidate.recipe.utf8).write(to: URL(fileURLWithPath: recipeFile), options: .atomic)
+        return Result(id: candidate.id, recipePath: recipeFile, modelPath: model)
+    }
+}

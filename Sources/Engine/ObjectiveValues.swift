@@ -1,0 +1,41 @@
+import Fitness
+import Foundation
+import Search
+
+/// A candidate's objective values, computed from its calibration scores and costs.
+public enum ObjectiveValues {
+    /// Each objective of the space as it states it (accuracy maximized as is, costs as counted),
+    /// in the space's order; nil when a score it needs is missing.
+    ///
+    /// accuracy = Σ wₜ·mₜ / Σ wₜ over tasks of positive weight, mₜ the task's metric — for a
+    /// perplexity, −ln(perplexity), so that higher is better for every term.
+    public static func compute(context: SearchContext, scores: [TaskScore], costs: CandidateCosts) -> [Double]? {
+        var values: [Double] = []
+        for objective in context.space.objectives {
+            switch objective.quantity {
+            case .accuracy:
+                var sum = 0.0, weights = 0.0
+                for task in context.fitness.tasks where task.weight > 0 {
+                    guard let score = scores.first(where: { $0.task == task.name && $0.metric == task.metric && $0.split == .calibration }) else { return nil }
+                    sum += task.weight * (task.kind == .perplexity ? -log(score.value) : score.value)
+                    weights += task.weight
+                }
+                values.append(weights > 0 ? sum / weights : 0)
+            case .task(let name, let metric):
+                let wanted = metric ?? context.fitness.tasks.first { $0.name == name }?.metric
+                guard let score = scores.first(where: { $0.task == name && $0.metric == wanted && $0.split == .calibration }) else { return nil }
+                values.append(score.value)
+            case .params: values.append(Double(costs.params))
+            case .layers: values.append(Double(costs.layers))
+            case .density: values.append(costs.density)
+            case .flops: values.append(Double(costs.flops))
+            }
+        }
+        return values
+    }
+
+    /// The values as the optimizer minimizes them (maximized objectives negated).
+    public static func minimized(_ values: [Double], space: SearchSpace) -> [Double] {
+        zip(values, space.objectives).map { $1.maximize ? -$0 : $0 }
+    }
+}

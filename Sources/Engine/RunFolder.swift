@@ -1,0 +1,129 @@
+import Archive
+import Foundation
+import Search
+import Tensors
+
+/// A run's folder (DESIGN.md §3): `archive.sqlite`, the frozen `space.yaml`, `exports/`.
+///
+/// The frozen space is the space file as given, with every path made absolute, followed by a
+/// `fingerprints:` comment block: for each model folder a hash of its config.json, index and
+/// safetensors headers and sizes (reading whole weights would take minutes on big models), for the
+/// fitness file and each task file a hash of the whole file. `resume` refuses, naming the file,
+/// when a fingerprint no longer matches.
+public struct RunFolder: Sendable {
+    public let path: String
+    public var archivePath: String { path + "/archive.sqlite" }
+    public var spacePath: String { path + "/space.yaml" }
+
+    public init(path: String) {
+        self.path = URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// Makes the folder for a new search; an existing run is refused unless `force` (which starts afresh).
+    public static func create(path: String, space: SearchSpace, force: Bool) throws -> RunFolder {
+        let folder = RunFolder(path: path)
+        let manager = FileManager.default
+        if manager.fileExists(atPath: folder.archivePath) || manager.fileExists(atPath: folder.spacePath) {
+            guard force else {
+                throw ArchiveError(file: folder.path, "already holds a run; continue it with `amalgam resume \(path)` or start afresh with --force")
+            }
+            _ = try RunLock(runFolder: folder.path)  // refuse to delete a run another process is searching
+            for name in ["archive.sqlite", "archive.sqlite-wal", "archive.sqlite-shm", "space.yaml", "exports"] {
+                try? manager.removeItem(atPath: folder.path + "/" + name)
+            }
+        }
+        try manager.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
+        try Data(try frozen(space).utf8).write(to: URL(fileURLWithPath: folder.spacePath), options: .atomic)
+        return folder
+    }
+
+    /// The frozen space text: the space with absolute paths and the fingerprints.
+    static func frozen(_ space: SearchSpace) throws -> String {
+        var lines = ["# Frozen by amalgam search: absolute paths and fingerprints; `amalgam resume` reads this file.",
+                     "name: \(space.name)",
+                     "base_model: \(quoted(space.baseModel))",
+                     "models: [\(space.models.map(quoted).joined(separator: ", "))]",
+                     "methods: [\(space.methods.map(\.rawValue).joined(separator: ", "))]",
+                     "layer_granularity: \(space.layerGranularity)"]
+        if !space.filters.isEmpty { lines.append("filters: [\(space.filters.map(quoted).joined(separator: ", "))]") }
+        if !space.geneRanges.isEmpty {
+            lines.append("genes:")
+            for (name, range) in space.geneRanges.sorted(by: { $0.key < $1.key }) { lines.append("  \(name): [\(range.lowerBound), \(range.upperBound)]") }
+        }
+        lines.append("layers: {drop: \(space.dropLayers)}")
+        lines.append("fitness: \(quoted(space.fitness))")
+        lines.append("objectives:")
+        for objective in space.objectives { lines.append("  - \(objective.maximize ? "maximize" : "minimize"): \(quoted(objective.name))") }
+        let o = space.optimizer
+        var optimizer = "optimizer: {name: \(o.name.rawValue), restarts: \(o.restarts.rawValue), seed: \(o.seed), steady_state: \(o.steadyState), sampling: \(o.sobol ? "sobol" : "uniform")"
+        if let population = o.population { optimizer += ", population: \(population)" }
+        if let sigma = o.sigma { optimizer += ", sigma: \(sigma)" }
+        lines.append(optimizer + "}")
+        lines.append("budget: {evaluations: \(space.evaluations)\(space.time.map { ", time: \(Int($0))s" } ?? "")}")
+        lines.append("workers: \(space.workers)")
+        lines.append("# fingerprints:")
+        for (file, print) in try fingerprints(space) { lines.append("#   \(print) \(file)") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func quoted(_ text: String) -> String { JSONValue.string(text).serialized() }
+
+    /// (path, hash) for every model folder, the fitness file and every task file.
+    static func fingerprints(_ space: SearchSpace) throws -> [(String, String)] {
+        var prints: [(String, String)] = []
+        for model in [space.baseModel] + space.models {
+            var text = ""
+            let files = (try FileManager.default.contentsOfDirectory(atPath: model)).sorted()
+            for name in files where name.hasSuffix(".json") || name.hasSuffix(".safetensors") {
+                let path = model + "/" + name
+                let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+                text += "\(name) \(size)\n"
+                guard let handle = FileHandle(forReadingAtPath: path) else { continue }
+                defer { try? handle.close() }
+                if name.hasSuffix(".json") {
+                    text += String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+                } else {
+                    // The header: 8-byte length, then that many bytes of JSON.
+                    let length = handle.readData(ofLength: 8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+                    text += String(decoding: handle.readData(ofLength: min(length, 100_000_000)), as: UTF8.self)
+                }
+            }
+            prints.append((model, GenomeCodec.hash(text)))
+        }
+        var files = [space.fitness]
+        if let text = try? String(contentsOfFile: space.fitness, encoding: .utf8) {
+            let folder = URL(fileURLWithPath: space.fitness).deletingLastPathComponent().path
+            for line in text.split(separator: "\n") {
+                for key in ["calibration:", "holdout:"] {
+                    guard let range = line.range(of: key) else { continue }
+                    let value = line[range.upperBound...].split(whereSeparator: { $0 == "," || $0 == "}" }).first?
+                        .trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) ?? ""
+                    if !value.isEmpty { files.append(value.hasPrefix("/") ? value : folder + "/" + value) }
+                }
+            }
+        }
+        for file in files {
+            let data = FileManager.default.contents(atPath: file) ?? Data()
+            prints.append((file, GenomeCodec.hash(String(decoding: data, as: UTF8.self))))
+        }
+        return prints
+    }
+
+    /// The frozen space, after checking that no model or task file changed since the run began.
+    public func frozenSpace() throws -> SearchSpace {
+        guard let text = try? String(contentsOfFile: spacePath, encoding: .utf8) else {
+            throw ArchiveError(file: spacePath, "cannot be read; is \(path) a run folder?")
+        }
+        let space = try SearchSpace(yaml: text, file: spacePath)
+        let recorded = text.split(separator: "\n").filter { $0.hasPrefix("#   ") }.map { line -> (String, String) in
+            let body = line.dropFirst(4)
+            let hash = body.prefix(while: { $0 != " " })
+            return (String(body.dropFirst(hash.count + 1)), String(hash))
+        }
+        let current = Dictionary(try Self.fingerprints(space), uniquingKeysWith: { a, _ in a })
+        for (file, hash) in recorded where current[file] != hash {
+            throw ArchiveError(file: file, "changed since the run began (fingerprint \(hash), now \(current[file] ?? "missing")); resuming would mix results of different inputs")
+        }
+        return space
+    }
+}

@@ -1,0 +1,107 @@
+import Archive
+import Foundation
+import Merging
+import Search
+
+/// What `status` and `front` read from a run's archive, through a reader connection that never
+/// blocks (nor is blocked by) a search writing in another process.
+public enum RunStatus {
+    public struct Status: Sendable {
+        public var evaluations: Int
+        public var budget: Int?
+        public var failed: Int
+        public var running: Int
+        public var frontSize: Int
+        public var best: [(objective: String, id: Int, value: Double)]
+        public var ratePerHour: Double
+        public var etaSeconds: Double?
+        public var workers: Int?
+    }
+
+    public struct FrontEntry: Sendable {
+        public var id: Int
+        public var method: String
+        public var objectives: [(String, Double)]
+        public var calibration: [(String, Double)]
+        public var holdout: [(String, Double)]
+    }
+
+    /// The objective names in space order, with whether each is maximized.
+    static func objectiveOrder(folder: RunFolder) -> [(String, Bool)] {
+        guard let text = try? String(contentsOfFile: folder.spacePath, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            for key in ["- maximize:", "- minimize:"] where trimmed.hasPrefix(key) {
+                return (trimmed.dropFirst(key.count).trimmingCharacters(in: CharacterSet(charactersIn: " \"'")), key.contains("maximize"))
+            }
+            return nil
+        }
+    }
+
+    public static func read(folder: RunFolder) throws -> Status {
+        let archive = try SQLiteArchive(path: folder.archivePath, reader: true)
+        let candidates = try archive.candidates()
+        let info = try archive.runInfo()
+        let finished = candidates.filter { $0.status == .done || $0.status == .failed }
+        let order = objectiveOrder(folder: folder)
+        let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
+        var best: [(String, Int, Double)] = []
+        for (name, maximize) in order {
+            var choice: (Int, Double)?
+            for candidate in finished where candidate.status == .done {
+                guard let value = objectives[candidate.id]?.first(where: { $0.name == name })?.value, value.isFinite else { continue }
+                if choice == nil || (maximize ? value > choice!.1 : value < choice!.1) { choice = (candidate.id, value) }
+            }
+            if let choice { best.append((name, choice.0, choice.1)) }
+        }
+        let times = finished.compactMap(\.finished).sorted()
+        var rate = 0.0
+        if let first = finished.compactMap(\.started).min(), let last = times.last, last > first {
+            rate = Double(finished.count) / (last - first) * 3600
+        }
+        let budget = info["budget"].flatMap(Int.init)
+        let eta = budget.flatMap { rate > 0 ? Double(max(0, $0 - finished.count)) / rate * 3600 : nil }
+        return Status(evaluations: finished.count, budget: budget, failed: finished.filter { $0.status == .failed }.count,
+                      running: candidates.filter { $0.status == .running }.count, frontSize: try front(folder: folder, archive: archive).count,
+                      best: best, ratePerHour: rate, etaSeconds: eta, workers: info["workers"].flatMap(Int.init))
+    }
+
+    /// The Pareto front of finished candidates over the space's objectives (duplicates left out),
+    /// best first by the first objective, with calibration and holdout scores side by side.
+    public static func front(folder: RunFolder, archive given: SQLiteArchive? = nil) throws -> [FrontEntry] {
+        let archive = try given ?? SQLiteArchive(path: folder.archivePath, reader: true)
+        let order = objectiveOrder(folder: folder)
+        let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
+        let scores = Dictionary(grouping: try archive.scores(candidate: nil), by: \.candidate)
+        var points: [(CandidateRecord, [Double])] = []
+        for candidate in try archive.candidates() where candidate.status == .done {
+            let values = order.map { name, _ in objectives[candidate.id]?.first { $0.name == name }?.value ?? .nan }
+            if values.allSatisfy(\.isFinite) { points.append((candidate, values)) }
+        }
+        let signs = order.map { $0.1 ? -1.0 : 1.0 }
+        func dominates(_ a: [Double], _ b: [Double]) -> Bool {
+            var strictly = false
+            for i in signs.indices {
+                if signs[i] * a[i] > signs[i] * b[i] { return false }
+                if signs[i] * a[i] < signs[i] * b[i] { strictly = true }
+            }
+            return strictly
+        }
+        var front = points.filter { point in !points.contains { dominates($0.1, point.1) } }
+        // Equal objective vectors: keep the earliest.
+        var seen: [[Double]] = []
+        front = front.filter { point in
+            if seen.contains(point.1) { return false }
+            seen.append(point.1)
+            return true
+        }
+        front.sort { signs.isEmpty ? $0.0.seq < $1.0.seq : (signs[0] * $0.1[0], $0.0.seq) < (signs[0] * $1.1[0], $1.0.seq) }
+        return front.map { candidate, values in
+            let method = candidate.recipe.split(separator: "\n").first { $0.hasPrefix("merge_method:") }.map { String($0.dropFirst(13)).trimmingCharacters(in: .whitespaces) } ?? "?"
+            let own = scores[candidate.id] ?? []
+            return FrontEntry(id: candidate.id, method: method, objectives: zip(order, values).map { ($0.0, $1) },
+                              calibration: own.filter { $0.split == .calibration }.map { ($0.task + ":" + $0.metric, $0.value) },
+                              holdout: own.filter { $0.split == .holdout }.map { ($0.task + ":" + $0.metric, $0.value) })
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Fitness
+import Foundation
+import Inference
+import Merging
+import Search
+import Tensors
+
+/// What every worker of a search shares, read-only: the space and its codec, the fitness tasks,
+/// the source model folders (memory-mapped once), the base's tokenizer and config.
+public struct SearchContext: Sendable {
+    public let space: SearchSpace
+    public let codec: GenomeCodec
+    public let fitness: FitnessFile
+    /// Opened source folders by absolute path, handed to every `MergePlan`.
+    public let folders: [String: ModelFolder]
+    public let tokenizer: Tokenizer
+    public let baseConfig: ModelConfig
+    public let endOfText: Int
+    /// Threads each worker's merge uses (the run's BLAS threads per worker).
+    public let threadsPerWorker: Int
+
+    public init(space: SearchSpace, threadsPerWorker: Int) throws {
+        self.space = space
+        self.threadsPerWorker = max(1, threadsPerWorker)
+        fitness = try FitnessFile(contentsOf: space.fitness)
+        let weighted = fitness.tasks.filter { $0.weight > 0 }
+        if space.objectives.contains(where: { $0.quantity == .accuracy }) && weighted.isEmpty {
+            throw SearchSpaceError(file: space.fitness, field: "tasks", "no task has a positive weight, so accuracy is undefined")
+        }
+        for (i, objective) in space.objectives.enumerated() {
+            if case .task(let name, let metric) = objective.quantity {
+                guard let task = fitness.tasks.first(where: { $0.name == name }) else {
+                    throw SearchSpaceError(file: space.file, field: "objectives[\(i)]", "the fitness file has no task \"\(name)\" (tasks: \(fitness.tasks.map(\.name).joined(separator: ", ")))")
+                }
+                if let metric, task.kind != .choice || !["acc", "acc_norm"].contains(metric), metric != task.metric {
+                    throw SearchSpaceError(file: space.file, field: "objectives[\(i)]", "task \"\(name)\" reports \(task.metric), not \(metric)")
+                }
+            }
+        }
+        var folders: [String: ModelFolder] = [:]
+        for path in [space.baseModel] + space.models { folders[path] = try ModelFolder(path: path) }
+        self.folders = folders
+        guard let base = folders[space.baseModel], let config = base.config else {
+            throw SearchSpaceError(file: space.file, field: "base_model", "\(space.baseModel) has no config.json")
+        }
+        baseConfig = config
+        _ = try DecoderConfiguration(config)
+        tokenizer = try Tokenizer(folder: space.baseModel)
+        guard let eos = Evaluator.endOfTextToken(config: config, tokenizer: tokenizer) else {
+            throw ModelError(file: config.path, field: "eos_token_id", "is missing; the evaluator needs an end-of-text token")
+        }
+        endOfText = eos
+        let stored = base.tensorNames.first.flatMap { base.tensor($0)?.info.dtype } ?? .f32
+        codec = GenomeCodec(space: space, outDType: stored.isFloat32Convertible ? stored : .f32)
+    }
+
+    /// The tasks scored on `split` (command tasks bring their own data and run on calibration only).
+    public func tasks(_ split: FitnessFile.Split) -> [FitnessFile.Task] {
+        fitness.tasks.filter { $0.file(split) != nil || ($0.kind == .command && split == .calibration) }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Search
+
+/// The optimizer a space names, made fresh or restored from a checkpoint. Checkpoints are
+/// versioned JSON: `{"optimizer": NAME, "state": …, "version": 1}` (non-finite numbers as strings).
+enum SearchOptimizer {
+    static let version = 1
+
+    struct Envelope<O: Optimizer>: Codable {
+        let version: Int
+        let optimizer: String
+        let state: O
+    }
+
+    static func make(space: SearchSpace, genes: [Gene]) throws -> any Optimizer {
+        let settings = space.optimizer
+        switch settings.name {
+        case .cmaes:
+            let restarts: CMAESOptions.Restarts = switch settings.restarts {
+            case .none: .none
+            case .ipop: .ipop
+            case .bipop: .bipop
+            }
+            return try CMAES(genes: genes, objectiveCount: space.objectives.count,
+                             options: CMAESOptions(sigma0: settings.sigma ?? 0.25, population: settings.population, seed: settings.seed, restarts: restarts))
+        case .nsga2, .random:
+            throw SearchSpaceError(file: space.file, field: "optimizer.name", "\(settings.name.rawValue) is not available in this build yet")
+        }
+    }
+
+    static func encode(_ optimizer: any Optimizer, name: SearchSpace.OptimizerSettings.Name) throws -> String {
+        func envelope<O: Optimizer>(_ state: O) throws -> Data {
+            try OptimizerStateCoding.encoder().encode(Envelope(version: version, optimizer: name.rawValue, state: state))
+        }
+        return String(decoding: try envelope(optimizer), as: UTF8.self)
+    }
+
+    static func decode(_ text: String, name: SearchSpace.OptimizerSettings.Name, file: String) throws -> any Optimizer {
+        let data = Data(text.utf8)
+        do {
+            switch name {
+            case .cmaes: return try check(OptimizerStateCoding.decoder().decode(Envelope<CMAES>.self, from: data), file: file)
+            case .nsga2, .random:
+                throw SearchSpaceError(file: file, field: "optimizerState", "\(name.rawValue) is not available in this build yet")
+            }
+        } catch let error as SearchSpaceError {
+            throw error
+        } catch {
+            throw SearchSpaceError(file: file, field: "optimizerState", "cannot be read back: \(error)")
+        }
+    }
+
+    static func check<O: Optimizer>(_ envelope: Envelope<O>, file: String) throws -> O {
+        guard envelope.version == version else {
+            throw SearchSpaceError(file: file, field: "optimizerState", "version \(envelope.version) is not \(version); use the amalgam that wrote it")
+        }
+        return envelope.state
+    }
+}

@@ -1,0 +1,63 @@
+import Archive
+import Foundation
+import Search
+import Synchronization
+import Tensors
+
+/// Starting, resuming and stopping a search in a run folder: what `amalgam search` and
+/// `amalgam resume` do, kept out of the command line so tests can drive it.
+public enum SearchSession {
+    /// A flag set by SIGINT/SIGTERM (or a test) and read by the engine between jobs.
+    public final class StopFlag: Sendable {
+        let flag = Atomic<Bool>(false)
+        public init() {}
+        public func set() { flag.store(true, ordering: .relaxed) }
+        public var isSet: Bool { flag.load(ordering: .relaxed) }
+    }
+
+    /// The run's thread layout: workers × BLAS threads ≤ cores, fixed for the run (DESIGN.md §4).
+    public static func threadLayout(workers: Int) -> (workers: Int, blasThreads: Int) {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let workers = max(1, workers)
+        return (workers, max(1, cores / workers))
+    }
+
+    /// Runs (or continues) the search of `folder` until a budget is spent or `stop` is set.
+    public static func run(folder: RunFolder, space: SearchSpace, workers: Int, evaluations: Int, time: Double?,
+                           stop: StopFlag, progress: (SearchEngine.Progress) -> Void) throws -> SearchEngine.Ending {
+        let lock = try RunLock(runFolder: folder.path)
+        defer { _ = lock }
+        let layout = threadLayout(workers: workers)
+        BLASThreads.set(layout.blasThreads)
+        let context = try SearchContext(space: space, threadsPerWorker: layout.blasThreads)
+        let archive = try SQLiteArchive(path: folder.archivePath)
+        let info = try archive.runInfo()
+        if info.isEmpty {
+            try archive.setRunInfo(["seed": "\(space.optimizer.seed)", "optimizer": space.optimizer.name.rawValue,
+                                    "workers": "\(layout.workers)", "blas_threads": "\(layout.blasThreads)",
+                                    "dimension": "\(context.codec.dimension)", "space": space.name])
+        }
+        try archive.setRunInfo(["budget": "\(evaluations)"])
+        try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: info.isEmpty ? "start" : "resume",
+                                    message: "workers \(layout.workers) × BLAS threads \(layout.blasThreads), budget \(evaluations)"))
+        let engine = try SearchEngine(context: context, archive: archive, settings: SearchEngine.Settings(workers: layout.workers, evaluations: evaluations, time: time))
+        let ending = try engine.run(shouldStop: { stop.isSet }, progress: progress)
+        try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "stop", message: ending.rawValue))
+        return ending
+    }
+
+    /// Installs SIGINT and SIGTERM handlers that set `stop` (a second signal ends the process at once).
+    public static func stopOnSignals(_ stop: StopFlag) -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                if stop.isSet { _exit(130) }
+                stop.set()
+                FileHandle.standardError.write(Data("\nstopping after the evaluations in flight (again to stop at once)…\n".utf8))
+            }
+            source.resume()
+            return source
+        }
+    }
+}

@@ -1,0 +1,90 @@
+import Archive
+import Fitness
+import Foundation
+import Inference
+import Merging
+import Search
+import Tensors
+
+/// What one evaluation of a candidate produced: its scores and costs, or why it failed.
+public struct EvaluationOutcome: Sendable {
+    public var scores: [TaskScore] = []
+    public var costs: CandidateCosts?
+    public var error: String?
+    public var seconds = 0.0
+
+    public var failed: Bool { error != nil }
+}
+
+/// One worker's bench: its own arena, allocated on the first candidate and reused by every
+/// later one (DESIGN.md §4), where it merges a candidate in memory and scores it.
+///
+/// A class because it owns the arena; used by one thread at a time.
+public final class Workbench {
+    public let context: SearchContext
+    public let arena = TensorArena()
+
+    public init(context: SearchContext) {
+        self.context = context
+    }
+
+    /// Merges `candidate` into the arena and scores it on `split`'s tasks (and the extra metrics
+    /// the objectives name). Every failure — a recipe the plan refuses, a non-finite score, a
+    /// command task's exit status — is returned as data, never thrown.
+    public func evaluate(_ candidate: GenomeCodec.Candidate, split: FitnessFile.Split) -> EvaluationOutcome {
+        let start = Date()
+        var outcome = EvaluationOutcome()
+        do {
+            let plan = try MergePlan(recipe: candidate.recipe, file: context.space.file, opened: context.folders)
+            outcome.costs = CandidateCosts(plan: plan)
+            let materializer = Materializer(plan: plan, threads: context.threadsPerWorker)
+            try materializer.materialize(into: arena)
+            var config = context.baseConfig
+            config.set("num_hidden_layers", .number(JSONNumber(plan.layerCount)))
+            let configuration = try DecoderConfiguration(config)
+            let model = DecoderModel(configuration: configuration, weights: try DecoderWeights(arena: arena, configuration: configuration))
+            let tasks = context.tasks(split)
+            var folder: String?
+            defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }
+            if tasks.contains(where: { $0.kind == .command }) {
+                // The only kind that needs the model on disk (DESIGN.md §3); removed afterwards.
+                let path = NSTemporaryDirectory() + "amalgam-candidate-\(UUID().uuidString)"
+                try MergedModelWriter(materializer: materializer).write(to: path)
+                folder = path
+            }
+            let evaluator = Evaluator(model: model, tokenizer: context.tokenizer, prefixToken: context.endOfText, modelPath: folder)
+            for task in tasks {
+                let score = try evaluator.score(task, split: split)
+                guard score.value.isFinite || task.kind == .perplexity && score.value == .infinity else {
+                    throw EvaluationFailure("task \(task.name): \(score.metric) is \(score.value) (the merged weights give non-finite logits)")
+                }
+                outcome.scores.append(score)
+            }
+            if split == .calibration {
+                for extra in extraMetrics() {
+                    outcome.scores.append(try evaluator.score(extra, split: split))
+                }
+            }
+        } catch {
+            outcome.error = "\(error)"
+            outcome.scores = []
+        }
+        outcome.seconds = Date().timeIntervalSince(start)
+        return outcome
+    }
+
+    /// Choice tasks whose objectives ask for the other metric (task:NAME:acc_norm on an acc task).
+    func extraMetrics() -> [FitnessFile.Task] {
+        context.space.objectives.compactMap { objective in
+            guard case .task(let name, let metric?) = objective.quantity,
+                  let task = context.fitness.tasks.first(where: { $0.name == name }), task.metric != metric else { return nil }
+            return task.reporting(metric)
+        }
+    }
+}
+
+/// A candidate that merged but cannot be scored.
+struct EvaluationFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,93 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Search
+import Tensors
+
+extension Amalgam {
+    struct Search: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Search merge recipes of a search space; every result goes to the run's archive.",
+            discussion: """
+                The run folder (default runs/NAME, NAME from the space) holds archive.sqlite and the \
+                frozen space. Ctrl-C stops after the evaluations in flight; `amalgam resume` continues.
+                """
+        )
+
+        @Argument(help: "The search space file (search-spaces/*.yaml).", completion: .file(extensions: ["yaml", "yml"]))
+        var space: String
+
+        @Option(name: .customLong("run"), help: ArgumentHelp("The run folder (default: runs/NAME, NAME from the space).", valueName: "folder"), completion: .directory)
+        var runFolder: String?
+
+        @Option(help: "Parallel workers (default: the space's `workers`).")
+        var workers: Int?
+
+        @Option(help: "Evaluations to run (default: the space's budget).")
+        var evaluations: Int?
+
+        @Option(help: "Wall-time budget such as 90m or 8h (default: the space's budget).")
+        var time: String?
+
+        @Option(help: "Optimizer seed (default: the space's).")
+        var seed: UInt64?
+
+        @Flag(help: "Start afresh when the run folder already holds a run.")
+        var force = false
+
+        @Flag(help: "Print the gene table and the centre genome's recipe, and exit.")
+        var dryRun = false
+
+        func validate() throws {
+            if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+            if let evaluations, evaluations < 1 { throw ValidationError("--evaluations must be at least 1") }
+            if let time, parseDurationText(time) == nil { throw ValidationError("--time: \"\(time)\" is not a duration such as 90s, 30m or 8h") }
+        }
+
+        func run() throws {
+            var space = try SearchSpace(contentsOf: self.space)
+            if let seed { space.optimizer.seed = seed }
+            if dryRun {
+                try SearchReport.dryRun(space)
+                return
+            }
+            let folder = try RunFolder.create(path: runFolder ?? "runs/\(space.name)", space: space, force: force)
+            try SearchReport.runAndReport(folder: folder, space: space, workers: workers ?? space.workers,
+                                          evaluations: evaluations ?? space.evaluations, time: time.flatMap(parseDurationText) ?? space.time)
+        }
+    }
+
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Continue a stopped or crashed search where it left off.",
+            discussion: "No recorded evaluation runs again; the finished archive equals an uninterrupted run's."
+        )
+
+        @Argument(help: ArgumentHelp("The run folder.", valueName: "run"), completion: .directory)
+        var runFolder: String
+
+        @Option(help: "The new total of evaluations (default: the run's budget).")
+        var evaluations: Int?
+
+        @Option(help: "Wall-time budget for this session such as 90m or 8h.")
+        var time: String?
+
+        @Option(help: "Parallel workers (default: the run's; a different count keeps candidates but may change scores within rounding).")
+        var workers: Int?
+
+        func validate() throws {
+            if let evaluations, evaluations < 1 { throw ValidationError("--evaluations must be at least 1") }
+            if let time, parseDurationText(time) == nil { throw ValidationError("--time: \"\(time)\" is not a duration such as 90s, 30m or 8h") }
+        }
+
+        func run() throws {
+            let folder = RunFolder(path: runFolder)
+            let space = try folder.frozenSpace()
+            let recorded = try RunStatus.read(folder: folder)
+            try SearchReport.runAndReport(folder: folder, space: space, workers: workers ?? recorded.workers ?? space.workers,
+                                          evaluations: evaluations ?? recorded.budget ?? space.evaluations, time: time.flatMap(parseDurationText))
+        }
+    }
+}
+
+func parseDurationText(_ text: String) -> Double? { parseDuration(text) }

@@ -1,0 +1,64 @@
+import Engine
+import Foundation
+import Search
+
+/// How `search` and `resume` talk to a person: the dry-run table, the progress line, the closing
+/// front and export. Formatting only; the work is the Engine's.
+enum SearchReport {
+    static func dryRun(_ space: SearchSpace) throws {
+        let context = try SearchContext(space: space, threadsPerWorker: 1)
+        let codec = context.codec
+        print("space \(space.name): \(codec.dimension) genes, methods \(space.methods.map(\.rawValue).joined(separator: ", ")), \(space.layerCount) layers")
+        print("gene                              kind         range        used by")
+        for slot in codec.slots {
+            let kind: String = switch slot.gene {
+            case .continuous: "continuous"
+            case .categorical(let count): "categorical(\(count))"
+            case .boolean: "boolean"
+            }
+            let range = slot.range.map { "[\($0.lowerBound), \($0.upperBound)]" } ?? "-"
+            print("\(codec.label(slot).padding(to: 34))\(kind.padding(to: 13))\(range.padding(to: 13))\(slot.methods.map(\.rawValue).joined(separator: ", "))")
+        }
+        print("\ncentre genome's recipe:")
+        print(try codec.decode(codec.centre).yaml, terminator: "")
+    }
+
+    static func runAndReport(folder: RunFolder, space: SearchSpace, workers: Int, evaluations: Int, time: Double?) throws {
+        let stop = SearchSession.StopFlag()
+        let sources = SearchSession.stopOnSignals(stop)
+        defer { sources.forEach { $0.cancel() } }
+        let terminal = isatty(STDERR_FILENO) == 1
+        var lastLine = Date.distantPast
+        print("searching \(space.name) in \(folder.path): budget \(evaluations) evaluations\(time.map { ", \(Int($0)) s" } ?? "")")
+        let ending = try SearchSession.run(folder: folder, space: space, workers: workers, evaluations: evaluations, time: time, stop: stop) { p in
+            let eta = p.etaSeconds.map { "ETA \(Int($0))s" } ?? "ETA -"
+            let best = p.best.map { String(format: "%.4f", $0) } ?? "-"
+            let line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(String(format: "%.0f", p.ratePerHour))/h, \(eta), best \(best)"
+            if terminal {
+                FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
+            } else if Date().timeIntervalSince(lastLine) >= 30 {
+                lastLine = Date()
+                FileHandle.standardError.write(Data((line + "\n").utf8))
+            }
+        }
+        if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        print("search ended: \(ending.rawValue)")
+        let status = try RunStatus.read(folder: folder)
+        print("\(status.evaluations) evaluations, \(status.failed) failed")
+        try printFront(folder: folder)
+        if ending == SearchEngine.Ending.stopped || ending == .time || (status.evaluations < evaluations && ending != .converged) {
+            print("resume with: amalgam resume \(folder.path)")
+        }
+    }
+
+    static func printFront(folder: RunFolder) throws {
+        let front = try RunStatus.front(folder: folder)
+        print("front (\(front.count)):")
+        for entry in front {
+            let objectives = entry.objectives.map { "\($0.0) \(String(format: "%.4f", $0.1))" }.joined(separator: ", ")
+            let calibration = entry.calibration.map { "\($0.0) \(String(format: "%.3f", $0.1))" }.joined(separator: " ")
+            let holdout = entry.holdout.map { "\($0.0) \(String(format: "%.3f", $0.1))" }.joined(separator: " ")
+            print("  #\(entry.id) \(entry.method): \(objectives) | calibration \(calibration) | holdout \(holdout.isEmpty ? "-" : holdout)")
+        }
+    }
+}

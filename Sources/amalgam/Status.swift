@@ -1,0 +1,95 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Tensors
+
+extension Amalgam {
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a run's progress, also while a search writes to it.")
+
+        @Argument(help: ArgumentHelp("The run folder.", valueName: "run"), completion: .directory)
+        var runFolder: String
+
+        @Flag(help: "Print one JSON object instead of text.")
+        var json = false
+
+        func run() throws {
+            let status = try RunStatus.read(folder: RunFolder(path: runFolder))
+            if json {
+                var best = JSONObject()
+                for entry in status.best { best[entry.objective] = .object(JSONObject(["id": .number(JSONNumber(entry.id)), "value": .number(JSONNumber(entry.value))])) }
+                let object = JSONObject([
+                    "evaluations": .number(JSONNumber(status.evaluations)), "budget": status.budget.map { .number(JSONNumber($0)) } ?? .null,
+                    "failed": .number(JSONNumber(status.failed)), "running": .number(JSONNumber(status.running)),
+                    "front_size": .number(JSONNumber(status.frontSize)), "best": .object(best),
+                    "rate_per_hour": .number(JSONNumber(status.ratePerHour)), "eta_s": status.etaSeconds.map { .number(JSONNumber($0)) } ?? .null,
+                ])
+                print(JSONValue.object(object).serialized())
+                return
+            }
+            print("evaluations \(status.evaluations)/\(status.budget.map(String.init) ?? "?"), failed \(status.failed), running \(status.running), front \(status.frontSize)")
+            for entry in status.best { print("best \(entry.objective): #\(entry.id) \(Format.fixed(entry.value, digits: 4))") }
+            print("rate \(Format.fixed(status.ratePerHour, digits: 1))/h" + (status.etaSeconds.map { ", ETA \(Int($0)) s" } ?? ""))
+        }
+    }
+
+    struct Front: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the Pareto front of a run, calibration and holdout scores side by side.")
+
+        @Argument(help: ArgumentHelp("The run folder.", valueName: "run"), completion: .directory)
+        var runFolder: String
+
+        @Flag(help: "Print a JSON array instead of text.")
+        var json = false
+
+        func run() throws {
+            let folder = RunFolder(path: runFolder)
+            guard json else { return try SearchReport.printFront(folder: folder) }
+            func object(_ pairs: [(String, Double)]) -> JSONValue {
+                var object = JSONObject()
+                for (key, value) in pairs { object[key] = .number(JSONNumber(value)) }
+                return .object(object)
+            }
+            let entries: [JSONValue] = try RunStatus.front(folder: folder).map { entry in
+                .object(JSONObject(["id": .number(JSONNumber(entry.id)), "method": .string(entry.method), "objectives": object(entry.objectives),
+                                    "calibration": object(entry.calibration), "holdout": object(entry.holdout),
+                                    "costs": object(entry.objectives.filter { ["params", "layers", "density", "flops"].contains($0.0) })]))
+            }
+            print(JSONValue.array(entries).serialized())
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a candidate's mergekit recipe and merged model.")
+
+        @Argument(help: ArgumentHelp("The run folder.", valueName: "run"), completion: .directory)
+        var runFolder: String
+
+        @Flag(help: "Export the best finished candidate.")
+        var best = false
+
+        @Option(help: "With --best: the objective to rank by (default: the first).")
+        var objective: String?
+
+        @Option(help: "Export this candidate id.")
+        var candidate: Int?
+
+        @Option(help: "Write the recipe here (default: RUN/exports/ID/recipe.yml).", completion: .file())
+        var recipe: String?
+
+        @Option(help: "Write the merged model folder here (default: RUN/exports/ID/ unless only --recipe is given).", completion: .directory)
+        var model: String?
+
+        func validate() throws {
+            if best == (candidate != nil) { throw ValidationError("give exactly one of --best and --candidate ID") }
+            if objective != nil && !best { throw ValidationError("--objective goes with --best") }
+        }
+
+        func run() throws {
+            let folder = RunFolder(path: runFolder)
+            let chosen = try Exporter.choose(folder: folder, id: candidate, objective: objective)
+            let result = try Exporter.export(folder: folder, candidate: chosen, recipePath: recipe, modelPath: model)
+            print("candidate #\(result.id): recipe \(result.recipePath)" + (result.modelPath.map { ", model \($0)" } ?? ""))
+        }
+    }
+}
