@@ -123,6 +123,27 @@ enum CMAESFixtures {
         try Self.expectSameContinuation(genes: genes, options: options, objective: objective)
     }
 
+    /// A state whose parts do not fit together is refused when decoded, not inside `ask`.
+    @Test func aDamagedStateIsRefused() throws {
+        var optimizer = try CMAES(genes: Array(repeating: .continuous, count: 3))
+        _ = try CMAESFixtures.run(&optimizer, generations: 3) { CMAESFixtures.sphere($0) }
+        _ = optimizer.ask()
+        let state = try #require(JSONSerialization.jsonObject(with: OptimizerStateCoding.encode(optimizer)) as? [String: Any])
+        var run = try #require(state["run"] as? [String: Any])
+        run["mean"] = [0.5, 0.5]
+        var damaged = state
+        damaged["run"] = run
+        #expect(throws: DecodingError.self) {
+            try OptimizerStateCoding.decode(CMAES.self, from: JSONSerialization.data(withJSONObject: damaged))
+        }
+        var unfinished = state
+        unfinished["samples"] = [[0.5, 0.5, 0.5]]
+        #expect(throws: DecodingError.self) {
+            try OptimizerStateCoding.decode(CMAES.self, from: JSONSerialization.data(withJSONObject: unfinished))
+        }
+        _ = try OptimizerStateCoding.decode(CMAES.self, from: JSONSerialization.data(withJSONObject: state))
+    }
+
     @Test func failedAndNonFiniteResultsNeverCorruptTheDistribution() throws {
         var optimizer = try CMAES(genes: Array(repeating: .continuous, count: 8), options: Self.unbounded(8, target: 1e-8))
         var told = 0
@@ -190,6 +211,7 @@ enum CMAESFixtures {
         #expect(throws: OptimizerError.self) { try CMAES(genes: [.continuous], options: CMAESOptions(x0: [1.5])) }
         #expect(throws: OptimizerError.self) { try CMAES(genes: [.categorical(count: 3)], options: CMAESOptions(x0: [3])) }
         #expect(throws: OptimizerError.self) { try CMAES(genes: [.continuous], options: CMAESOptions(population: 1)) }
+        #expect(throws: OptimizerError.self) { try CMAES(genes: [.categorical(count: 0)]) }
         #expect(throws: OptimizerError.self) { try CMAES(genes: [.continuous], objectiveCount: 0) }
     }
 

@@ -56,6 +56,42 @@ public struct CMAES: Optimizer {
         run = Self.makeRun(genes: genes, options: options, plan: schedule.firstPlan)
     }
 
+    /// Decodes a state and checks that its parts fit together, so that a damaged or hand-edited
+    /// state is refused here instead of failing later inside `ask` or `tell`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        genes = try c.decode([Gene].self, forKey: .genes)
+        objectiveCount = try c.decode(Int.self, forKey: .objectiveCount)
+        options = try c.decode(CMAESOptions.self, forKey: .options)
+        random = try c.decode(SearchRandom.self, forKey: .random)
+        run = try c.decode(CMAESRun.self, forKey: .run)
+        schedule = try c.decode(CMAESRestartSchedule.self, forKey: .schedule)
+        limits = try c.decode(CMAESRunLimits.self, forKey: .limits)
+        outstanding = try c.decode(Outstanding.self, forKey: .outstanding)
+        samples = try c.decode([[Double]].self, forKey: .samples)
+        values = try c.decode([Double?].self, forKey: .values)
+        evaluations = try c.decode(Int.self, forKey: .evaluations)
+        finishedRuns = try c.decode([[String]].self, forKey: .finishedRuns)
+        stopped = try c.decode(Bool.self, forKey: .stopped)
+        let problem = options.problem(genes: genes)
+            ?? (objectiveCount >= 1 ? nil : "objectiveCount must be at least 1")
+            ?? run.consistencyProblem(dimension: genes.count)
+            ?? generationProblem
+        if let problem {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "CMA-ES state: \(problem)"))
+        }
+    }
+
+    /// Why the generation in flight does not fit the run, or nil.
+    private var generationProblem: String? {
+        guard !samples.isEmpty else { return values.isEmpty && outstanding.isEmpty ? nil : "results without a generation in flight" }
+        if samples.count != run.parameters.population || samples.contains(where: { $0.count != genes.count }) {
+            return "the generation in flight does not have \(run.parameters.population) samples of \(genes.count) coordinates"
+        }
+        if values.count + outstanding.count != samples.count { return "told and outstanding results do not add up to the generation" }
+        return nil
+    }
+
     /// A fresh run from x0 with the plan's population and step size.
     private static func makeRun(genes: [Gene], options: CMAESOptions, plan: CMAESRestartSchedule.Plan) -> CMAESRun {
         let n = genes.count

@@ -153,7 +153,12 @@ public struct CMAESOptions: Codable, Sendable, Equatable {
     func problem(genes: [Gene]) -> String? {
         if genes.isEmpty { return "CMA-ES needs at least one gene" }
         if !(sigma0 > 0 && sigma0.isFinite) { return "sigma0 must be a positive finite number, not \(sigma0)" }
-        if let population, population < 2 { return "population must be at least 2, not \(population)" }
+        if let population, population < 2 || population > CMAESRestartSchedule.maximumPopulation {
+            return "population must lie in 2…\(CMAESRestartSchedule.maximumPopulation), not \(population)"
+        }
+        if let index = genes.firstIndex(where: { if case .categorical(let count) = $0 { return count < 1 } else { return false } }) {
+            return "gene \(index) is categorical with no choice"
+        }
         if maxRestarts < 0 { return "maxRestarts must not be negative, not \(maxRestarts)" }
         if !(populationIncrease >= 1 && populationIncrease.isFinite) { return "populationIncrease must be at least 1, not \(populationIncrease)" }
         if let margin, !(margin >= 0 && margin < 1) { return "margin must lie in [0, 1), not \(margin)" }

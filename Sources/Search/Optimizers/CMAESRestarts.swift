@@ -21,6 +21,9 @@ struct CMAESRestartSchedule: Codable, Sendable, Equatable {
         var maxIterations: Double
     }
 
+    /// The largest population a restart may reach; many doublings would otherwise overflow.
+    static let maximumPopulation = 1 << 20
+
     let strategy: CMAESOptions.Restarts
     let maxRestarts: Int
     let increase: Double
@@ -67,12 +70,17 @@ struct CMAESRestartSchedule: Codable, Sendable, Equatable {
             let sigmaFactor = Foundation.pow(0.01, random.uniform())
             let multiplier = Foundation.pow(increase, Double(run - smallRuns))
             let exponent = random.uniform()
-            let population = max(2, Int(basePopulation * Foundation.pow(multiplier, exponent * exponent)))
+            let population = Self.population(basePopulation * Foundation.pow(multiplier, exponent * exponent))
             let maxIterations = min(baseMaxIterations, 0.5 * Double(largeEvaluations) / Double(population))
             return Plan(population: population, sigmaFactor: sigmaFactor, maxIterations: maxIterations)
         }
         regime = .large
-        let population = Int(basePopulation * Foundation.pow(increase, Double(run - smallRuns)))
+        let population = Self.population(basePopulation * Foundation.pow(increase, Double(run - smallRuns)))
         return Plan(population: population, sigmaFactor: 1, maxIterations: baseMaxIterations)
+    }
+
+    /// ⌊size⌋ within [2, `maximumPopulation`].
+    private static func population(_ size: Double) -> Int {
+        Int(min(Double(maximumPopulation), max(2, size)).rounded(.down))
     }
 }

@@ -71,6 +71,23 @@ struct CMAESRun: Codable, Sendable, Equatable {
         keepStandardDeviationsWithinLimits()
     }
 
+    /// Why a decoded run cannot be used for `dimension` genes, or nil when its arrays have the
+    /// sizes the code indexes with and its step size is positive.
+    func consistencyProblem(dimension n: Int) -> String? {
+        let p = parameters
+        let square = p.diagonal ? n : n * n
+        let sizes = [
+            p.dimension == n, p.population >= 2, p.weights.count == p.population, p.parents >= 1, p.parents <= p.population,
+            mean.count == n, scaling.count == n, covariance.count == square,
+            eigenvectors.count == (p.diagonal ? 0 : n * n), axisLengths.count == (p.diagonal ? 0 : n),
+            covariancePath.count == n, sigmaPath.count == n, maximumStd.count == n, margin.choices.count == n,
+            record.stagnationMean.count == n, record.bestHistory.count == record.medianHistory.count,
+        ]
+        if sizes.contains(false) { return "the run's arrays do not fit \(n) genes" }
+        if !(sigma > 0 && sigma.isFinite) { return "the step size \(sigma) is not a positive number" }
+        return nil
+    }
+
     /// C's diagonal.
     var variances: [Double] {
         let n = dimension
