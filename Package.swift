@@ -96,7 +96,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AmalgamCLITests",
-            dependencies: ["Tensors"],
+            dependencies: ["Tensors", "Archive"],
             exclude: ["Snapshots"]
         ),
     ]

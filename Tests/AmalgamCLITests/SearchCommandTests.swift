@@ -1,0 +1,71 @@
+import Archive
+import Foundation
+import Testing
+
+/// `amalgam search` / `resume` on the demo zoo, driven through the release binary: the archive of
+/// a stopped-and-resumed or crashed-and-resumed run equals the uninterrupted run's (DESIGN.md §4).
+@Suite(.serialized) struct SearchCommandTests {
+    final class Runs {
+        let path = NSTemporaryDirectory() + "amalgam-search-" + UUID().uuidString
+        init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    func dump(_ run: String) throws -> String {
+        try SQLiteArchive(path: run + "/archive.sqlite", reader: true).dump()
+    }
+
+    func search(_ run: String, evaluations: Int, workers: Int = 2, environment: [String: String] = [:]) throws -> CLI.Result {
+        try CLI.run(["search", "search-spaces/demo.yaml", "--run", run, "--evaluations", "\(evaluations)", "--workers", "\(workers)"], environment: environment)
+    }
+
+    @Test func resumedAndCrashedRunsEqualTheUninterruptedOne() throws {
+        let runs = try Runs()
+        let whole = runs.path + "/whole"
+        let first = try search(whole, evaluations: 16)
+        #expect(first.status == 0, "\(first.stderr)")
+        let reference = try dump(whole)
+        #expect(reference.contains("candidate\t16\t15\t"))
+
+        // Stopped by its budget at 8, resumed to 16.
+        let halves = runs.path + "/halves"
+        #expect(try search(halves, evaluations: 8).status == 0)
+        let resumed = try CLI.run(["resume", halves, "--evaluations", "16"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(try dump(halves) == reference)
+
+        // Crashed right after and right before commits, resumed each time.
+        for (point, count) in [("after-commit", 3), ("before-commit", 7), ("after-commit", 12)] {
+            let crashed = runs.path + "/\(point)-\(count)"
+            let crash = try search(crashed, evaluations: 16, environment: ["AMALGAM_FAILPOINT": "\(point):\(count)"])
+            #expect(crash.status == Failpoint.exitStatus, "\(point):\(count): \(crash.stderr)")
+            let again = try CLI.run(["resume", crashed, "--evaluations", "16"])
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(try dump(crashed) == reference, "\(point):\(count)")
+            #expect(try SQLiteArchive(path: crashed + "/archive.sqlite", reader: true).integrityCheck() == "ok")
+        }
+    }
+
+    @Test func oneWorkerProposesTheSameCandidates() throws {
+        let runs = try Runs()
+        #expect(try search(runs.path + "/two", evaluations: 12, workers: 2).status == 0)
+        #expect(try search(runs.path + "/one", evaluations: 12, workers: 1).status == 0)
+        let two = try SQLiteArchive(path: runs.path + "/two/archive.sqlite", reader: true).candidates()
+        let one = try SQLiteArchive(path: runs.path + "/one/archive.sqlite", reader: true).candidates()
+        #expect(two.map(\.genome) == one.map(\.genome))
+        #expect(two.map(\.recipeHash) == one.map(\.recipeHash))
+    }
+
+    @Test func anExistingRunIsRefusedAndStatusReadsIt() throws {
+        let runs = try Runs()
+        let run = runs.path + "/demo"
+        #expect(try search(run, evaluations: 4).status == 0)
+        let again = try search(run, evaluations: 4)
+        #expect(again.status == 1 && again.stderr.contains("amalgam resume"))
+        let status = try CLI.run(["status", run, "--json"])
+        #expect(status.status == 0 && status.stdout.contains("\"evaluations\":4"))
+        let export = try CLI.run(["export", run, "--best", "--recipe", runs.path + "/best.yml"])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(FileManager.default.fileExists(atPath: runs.path + "/best.yml"))
+    }
+}
