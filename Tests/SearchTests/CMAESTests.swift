@@ -66,6 +66,19 @@ enum CMAESFixtures {
         #expect(optimizer.evaluations < 10_000)
     }
 
+    /// One gene, a population of two, a lone boolean, the diagonal in one dimension.
+    @Test func tinyProblemsRun() throws {
+        var one = try CMAES(genes: [.continuous], options: CMAESOptions(targetObjective: 1e-12))
+        _ = try CMAESFixtures.run(&one, generations: 500) { CMAESFixtures.sphere($0, centre: 0.7) }
+        #expect(one.termination?.hasPrefix("ftarget") == true)
+        var two = try CMAES(genes: [.continuous, .continuous], options: CMAESOptions(population: 2, covariance: .diagonal, maxEvaluations: 400))
+        let proposed = try CMAESFixtures.run(&two, generations: 500) { CMAESFixtures.sphere($0, centre: 0.7) }
+        #expect(proposed.allSatisfy { $0.count == 2 } && two.distributionIsFinite && two.termination != nil)
+        var lone = try CMAES(genes: [.boolean], options: CMAESOptions(maxEvaluations: 200))
+        let flips = try CMAESFixtures.run(&lone, generations: 100) { $0[0] }.flatMap { $0 }
+        #expect(flips.allSatisfy { $0 == [0] || $0 == [1] } && lone.meanGenome == [0])
+    }
+
     @Test func covarianceTurnsDiagonalAboveOneHundredGenes() throws {
         #expect(try !CMAES(genes: Array(repeating: .continuous, count: 100)).isDiagonal)
         #expect(try CMAES(genes: Array(repeating: .continuous, count: 101)).isDiagonal)
