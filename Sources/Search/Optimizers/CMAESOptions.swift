@@ -59,10 +59,10 @@ public struct CMAESOptions: Codable, Sendable, Equatable {
     public var margin: Double?
 
     // Termination, pycma's names and defaults (cma/options_parameters.py).
-    /// Stop when the best values of this and the last 10 + ⌈30n/λ⌉ generations, and all values
+    /// Stop when the best values of this and the last ⌊10 + 30n/λ⌋ − 1 generations, and all values
     /// of this generation, lie within this range.
     public var tolfun: Double
-    /// Stop when the best values of the last 10 + ⌈30n/λ⌉ generations lie within this range.
+    /// Stop when the best values of the last ⌊10 + 30n/λ⌋ (more than 9) generations lie within this range.
     public var tolfunhist: Double
     /// Stop when every coordinate's standard deviation and σ·pc fall below this.
     public var tolx: Double
