@@ -22,13 +22,11 @@ build: deps
 	swift build -c release --product amalgam 2>&1 | tee $(LOG)/release.txt
 	@! grep -E '^/.*(Sources|Tests|Benchmarks)/.*warning:' $(LOG)/release.txt
 
-# The main job on the bundled demo, until the search lands: inspect the base, merge the zoo's
-# specialists, and score base and merge on the holdout tasks.
+# The main job on the bundled demo: search merges of the zoo's specialists (rerunnable: --force
+# starts the run afresh), print the front, export the best candidate's recipe and model.
 demo: build
-	.build/release/amalgam inspect zoo/base
-	.build/release/amalgam merge zoo/demo-merge.yml --out runs/demo-merge --force
-	@echo "base:"; .build/release/amalgam eval zoo/base --fitness fitness/demo.yaml --split holdout
-	@echo "merge:"; .build/release/amalgam eval runs/demo-merge --fitness fitness/demo.yaml --split holdout
+	.build/release/amalgam search search-spaces/demo.yaml --force
+	.build/release/amalgam export runs/demo --best
 
 # Unit tests (debug build) and integration tests (they drive the release binary built above).
 test: build
