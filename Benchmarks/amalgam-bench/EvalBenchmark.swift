@@ -37,7 +37,10 @@ struct EvalBenchmark: ParsableCommand {
 
         let folder = try ModelFolder(path: models + "/base")
         let loadSeconds = try Measure.seconds { _ = try DecoderModel(folder: folder) }
-        let model = try DecoderModel(folder: folder)
+        var model = try DecoderModel(folder: folder)
+        // The evaluator's own partition of the linear layers over the threads, OpenBLAS single-threaded.
+        model.threads = threads
+        BLASThreads.set(1)
         let c = model.configuration
         var state: UInt64 = 42
         func token() -> Int {

@@ -15,7 +15,7 @@ public enum SearchSession {
         public var isSet: Bool { flag.load(ordering: .relaxed) }
     }
 
-    /// The run's thread layout: workers × BLAS threads ≤ cores, fixed for the run (DESIGN.md §4).
+    /// The run's thread layout: workers × threads per worker ≤ cores, fixed for the run (DESIGN.md §4).
     public static func threadLayout(workers: Int) -> (workers: Int, blasThreads: Int) {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let workers = max(1, workers)
@@ -28,7 +28,9 @@ public enum SearchSession {
         let lock = try RunLock(runFolder: folder.path)
         defer { _ = lock }
         let layout = threadLayout(workers: workers)
-        BLASThreads.set(layout.blasThreads)
+        // OpenBLAS single-threaded; each worker spreads its linear layers over its own threads in
+        // fixed slices, so scores do not depend on the layout (DecoderModel.threads).
+        BLASThreads.set(1)
         let context = try SearchContext(space: space, threadsPerWorker: layout.blasThreads)
         let archive = try SQLiteArchive(path: folder.archivePath)
         let info = try archive.runInfo()

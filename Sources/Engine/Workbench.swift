@@ -42,7 +42,8 @@ public final class Workbench {
             var config = context.baseConfig
             config.set("num_hidden_layers", .number(JSONNumber(plan.layerCount)))
             let configuration = try DecoderConfiguration(config)
-            let model = DecoderModel(configuration: configuration, weights: try DecoderWeights(arena: arena, configuration: configuration))
+            var model = DecoderModel(configuration: configuration, weights: try DecoderWeights(arena: arena, configuration: configuration))
+            model.threads = context.threadsPerWorker
             let tasks = context.tasks(split)
             var folder: String?
             defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }

@@ -43,7 +43,10 @@ extension Amalgam {
 
         func run() throws {
             let folder = try ModelFolder(path: model)
-            let decoder = try DecoderModel(folder: folder)
+            var decoder = try DecoderModel(folder: folder)
+            // Linear layers cut the same way whatever the thread count: scores equal the search's.
+            BLASThreads.set(1)
+            decoder.threads = ProcessInfo.processInfo.activeProcessorCount
             let tokenizer = try Tokenizer(folder: model)
             guard let prefix = Evaluator.endOfTextToken(config: folder.config, tokenizer: tokenizer) else {
                 throw ModelError(file: model + "/config.json", field: "eos_token_id", "is missing; the evaluator needs an end-of-text token")

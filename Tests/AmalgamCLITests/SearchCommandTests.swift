@@ -54,6 +54,10 @@ import Testing
         let one = try SQLiteArchive(path: runs.path + "/one/archive.sqlite", reader: true).candidates()
         #expect(two.map(\.genome) == one.map(\.genome))
         #expect(two.map(\.recipeHash) == one.map(\.recipeHash))
+        // The linear layers are cut the same way on any thread count, so the scores are equal too.
+        let twoScores = try SQLiteArchive(path: runs.path + "/two/archive.sqlite", reader: true).scores(candidate: nil)
+        let oneScores = try SQLiteArchive(path: runs.path + "/one/archive.sqlite", reader: true).scores(candidate: nil)
+        #expect(!twoScores.isEmpty && twoScores == oneScores)
     }
 
     @Test func anExistingRunIsRefusedAndStatusReadsIt() throws {

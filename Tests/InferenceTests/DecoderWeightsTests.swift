@@ -44,3 +44,21 @@ import Testing
         }
     }
 }
+
+/// The linear layers are cut into fixed slices whatever the thread count, so logits do not
+/// depend on it (a search's thread layout must not change what it proposes).
+@Suite struct DecoderThreadingTests {
+    @Test func logitsAreBitwiseTheSameOnAnyThreadCount() throws {
+        let zoo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/zoo/base"
+        BLASThreads.set(1)
+        var model = try DecoderModel(folder: ModelFolder(path: zoo))
+        #expect(model.configuration.intermediateSize > DecoderModel.sliceWidth)  // several slices, or the test proves nothing
+        let tokens = Array(3..<40)
+        let reference = try model.session(capacity: tokens.count).forward(tokens)
+        for threads in [2, 3, 5] {
+            model.threads = threads
+            let logits = try model.session(capacity: tokens.count).forward(tokens)
+            #expect(logits.map(\.bitPattern) == reference.map(\.bitPattern), "\(threads) threads")
+        }
+    }
+}

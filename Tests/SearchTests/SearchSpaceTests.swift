@@ -25,7 +25,7 @@ import Testing
         #expect(demo.baseModel == Self.root + "/zoo/base")
         #expect(demo.models.map { URL(fileURLWithPath: $0).lastPathComponent } == ["add", "rev", "facts"])
         #expect(demo.methods == [.ties, .dareTies, .taskArithmetic])
-        #expect(demo.layerCount == 4 && demo.layerGranularity == 1 && demo.filters == ["self_attn", "mlp"])
+        #expect(demo.layerCount == 4 && demo.layerGranularity == 0 && demo.filters == ["self_attn", "mlp"])
         #expect(demo.geneRanges == ["weight": 0...1.5, "density": 0.1...1])
         #expect(demo.objectives == [SearchSpace.Objective(.accuracy, maximize: true), SearchSpace.Objective(.density, maximize: false)])
         #expect(demo.optimizer.name == .cmaes && demo.optimizer.population == 8 && demo.optimizer.sigma == 0.25 && demo.optimizer.seed == 1)
@@ -93,8 +93,8 @@ import Testing
 
     @Test func theDemoLayout() throws {
         let codec = GenomeCodec(space: try SearchSpace(contentsOf: SearchSpaceTests.root + "/search-spaces/demo.yaml"), outDType: .bf16)
-        // 1 method gene + 4 groups × 3 filter groups × (weight, density) × 3 models.
-        #expect(codec.dimension == 1 + 4 * 3 * 2 * 3)
+        // 1 method gene + 1 group × 3 filter groups × (weight, density) × 3 models.
+        #expect(codec.dimension == 1 + 3 * 2 * 3)
         #expect(codec.genes.first == .categorical(count: 3))
         #expect(codec.label(codec.slots[1]) == "weight[g0,self_attn,add]")
         #expect(codec.label(codec.slots[4]) == "density[g0,self_attn,add]")

@@ -11,6 +11,14 @@ public struct DecoderModel: Sendable {
     public let configuration: DecoderConfiguration
     public let weights: DecoderWeights
     let inverseFrequencies: [Float]
+    /// Threads for the linear layers. Each product is cut into slices of `sliceWidth` output
+    /// features, each computed by one single-threaded `sgemm`, and the slices are spread over the
+    /// threads. The cut does not depend on the thread count, so logits are bitwise the same with 1
+    /// thread or 16 — OpenBLAS's own threading changes their last bits (it picks other kernels for
+    /// other shapes), which would let a search's thread layout change what it proposes
+    /// (DESIGN.md §4). OpenBLAS itself must run single-threaded: `BLASThreads.set(1)`.
+    public var threads = 1
+    static let sliceWidth = 256
 
     public init(configuration: DecoderConfiguration, weights: DecoderWeights) {
         self.configuration = configuration
@@ -164,11 +172,27 @@ public final class DecoderSession {
         return logits
     }
 
-    /// out = x · weightᵀ for a [outputs × inner] weight (torch's Linear layout).
+    /// out = x · weightᵀ for a [outputs × inner] weight (torch's Linear layout), in fixed slices of
+    /// output features (see `DecoderModel.threads`).
     private func multiply(_ x: [Float], _ weight: UnsafeBufferPointer<Float>, rows: Int, inner: Int, outputs: Int, into out: UnsafeMutablePointer<Float>) {
+        let width = DecoderModel.sliceWidth
+        let slices = (outputs + width - 1) / width
+        let threads = min(max(1, model.threads), slices)
         x.withUnsafeBufferPointer { a in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inner),
-                        1, a.baseAddress, Int32(inner), weight.baseAddress, Int32(inner), 0, out, Int32(outputs))
+            guard let a = a.baseAddress, let w = weight.baseAddress else { return }
+            nonisolated(unsafe) let (a0, w0, o0) = (a, w, out)
+            let slice: @Sendable (Int) -> Void = { s in
+                let start = s * width, count = min(width, outputs - start)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(inner),
+                            1, a0, Int32(inner), w0 + start * inner, Int32(inner), 0, o0 + start, Int32(outputs))
+            }
+            if threads == 1 {
+                for s in 0..<slices { slice(s) }
+            } else {
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    for s in stride(from: t, to: slices, by: threads) { slice(s) }
+                }
+            }
         }
     }
 
