@@ -169,6 +169,11 @@ public final class DecoderSession {
         rmsNorm(x, w.finalNorm, rows: t, width: h, into: &normed)
         var logits = [Float](repeating: 0, count: t * c.vocabularySize)
         multiply(normed, w.head, rows: t, inner: h, outputs: c.vocabularySize, into: &logits)
+        // Overflowing weights (a merge with extreme weights, a corrupt source) give inf/NaN
+        // logits; every score computed from them would be meaningless, so they are an error.
+        if logits.contains(where: { !$0.isFinite }) {
+            throw ModelError(file: "(model)", "gives non-finite logits (its weights overflow or are corrupt)")
+        }
         return logits
     }
 

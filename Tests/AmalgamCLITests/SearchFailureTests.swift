@@ -1,0 +1,101 @@
+import Archive
+import Foundation
+import Testing
+@testable import Tensors
+
+/// Failure is data (DESIGN.md §4): candidates whose merge overflows (non-finite logits) or whose
+/// external evaluator exits 1 are stored as failed with their reason, and the search completes.
+@Suite(.serialized) struct SearchFailureTests {
+    final class Folder {
+        let path = NSTemporaryDirectory() + "amalgam-failure-" + UUID().uuidString
+        init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    /// A copy of zoo/add whose final norm holds 3e38: any real weight on it overflows the logits.
+    func writeOverflowModel(to destination: String) throws {
+        let source = CLI.repository + "/zoo/add"
+        try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        for name in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
+            try FileManager.default.copyItem(atPath: source + "/" + name, toPath: destination + "/" + name)
+        }
+        let folder = try ModelFolder(path: source)
+        let specs = try folder.tensorNames.map { name -> TensorSpec in
+            let (_, info) = try #require(folder.tensor(name))
+            return TensorSpec(name: name, dtype: info.dtype, shape: info.shape)
+        }
+        let writer = try SafetensorsWriter(directory: destination, layout: SafetensorsLayout(tensors: specs))
+        for spec in specs {
+            let (file, info) = try #require(folder.tensor(spec.name))
+            var values = [Float](repeating: 0, count: spec.elementCount)
+            try values.withUnsafeMutableBufferPointer { try file.read(info, into: $0) }
+            if spec.name == "model.norm.weight" { values = values.map { _ in 3e38 } }
+            try values.withUnsafeBufferPointer { try writer.write(spec.name, values: $0) }
+        }
+        try writer.finish()
+    }
+
+    func space(in folder: String, models: [String], fitness: String, evaluations: Int) throws -> String {
+        let path = folder + "/space.yaml"
+        let text = """
+            name: failure
+            base_model: \(CLI.repository)/zoo/base
+            models: [\(models.joined(separator: ", "))]
+            methods: [task_arithmetic]
+            genes: {weight: [0.0, 1.5]}
+            fitness: \(fitness)
+            optimizer: {name: cmaes, population: 4, seed: 3}
+            budget: {evaluations: \(evaluations)}
+            workers: 2
+
+            """
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func statusJSON(_ run: String) throws -> [String: Any] {
+        let status = try CLI.run(["status", run, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        return try #require(object)
+    }
+
+    @Test func overflowingMergesFailWithTheirReasonAndTheSearchCompletes() throws {
+        let folder = try Folder()
+        try writeOverflowModel(to: folder.path + "/overflow")
+        let space = try space(in: folder.path, models: [CLI.repository + "/zoo/rev", folder.path + "/overflow"],
+                              fitness: CLI.repository + "/fitness/demo.yaml", evaluations: 8)
+        let run = folder.path + "/run"
+        let result = try CLI.run(["search", space, "--run", run])
+        #expect(result.status == 0, "\(result.stderr)")
+        let candidates = try SQLiteArchive(path: run + "/archive.sqlite", reader: true).candidates()
+        let failed = candidates.filter { $0.status == .failed }
+        #expect(failed.count > 0)
+        #expect(failed.allSatisfy { $0.error?.contains("non-finite logits") == true })
+        let status = try statusJSON(run)
+        #expect(status["evaluations"] as? Int == 8)
+        #expect(status["failed"] as? Int == failed.count)
+    }
+
+    @Test func aCommandTaskThatExitsOneFailsEveryCandidate() throws {
+        let folder = try Folder()
+        let fitness = folder.path + "/fitness.yaml"
+        try Data("""
+            tasks:
+              - {name: add, kind: choice, calibration: \(CLI.repository)/fitness/add.calib.jsonl}
+              - {name: external, kind: command, run: [sh, -c, "echo broken >&2; exit 1"], score: "results.x"}
+
+            """.utf8).write(to: URL(fileURLWithPath: fitness))
+        let space = try space(in: folder.path, models: [CLI.repository + "/zoo/add", CLI.repository + "/zoo/rev"], fitness: fitness, evaluations: 4)
+        let run = folder.path + "/run"
+        let result = try CLI.run(["search", space, "--run", run])
+        #expect(result.status == 0, "\(result.stderr)")
+        let candidates = try SQLiteArchive(path: run + "/archive.sqlite", reader: true).candidates().filter { $0.status != .pending }
+        #expect(candidates.count >= 4)
+        #expect(candidates.allSatisfy { $0.status == .failed || $0.status == .duplicate })
+        #expect(candidates.compactMap(\.error).allSatisfy { $0.contains("exit") || $0.contains("status 1") })
+        #expect(try statusJSON(run)["failed"] as? Int == 4)
+        // No candidate folder was left behind in the temporary directory.
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("amalgam-candidate-") }
+        #expect(leftovers.isEmpty)
+    }
+}
