@@ -153,3 +153,18 @@ import Testing
         #expect { try codec.decode(genome) } throws: { "\($0)".contains("drops every layer") }
     }
 }
+
+@Suite struct SearchSpaceTemplateTests {
+    /// What `amalgam init` writes reads back as a space with the models it was given.
+    @Test func theTemplateIsAValidSpace() throws {
+        let root = SearchSpaceTests.root
+        let file = root + "/search-spaces/template-test.yaml"
+        let text = SearchSpaceTemplate.text(name: "zoo", base: root + "/zoo/base", models: [root + "/zoo/add", root + "/zoo/rev"],
+                                            fitness: root + "/fitness/demo.yaml", file: file)
+        #expect(text.contains("base_model: ../zoo/base"))
+        let space = try SearchSpace(yaml: text, file: file)
+        #expect(space.name == "zoo" && space.models == [root + "/zoo/add", root + "/zoo/rev"] && space.methods == [.ties, .dareTies, .taskArithmetic])
+        let single = SearchSpaceTemplate.text(name: "one", base: root + "/zoo/base", models: [root + "/zoo/add"], fitness: root + "/fitness/demo.yaml", file: file)
+        #expect(try SearchSpace(yaml: single, file: file).methods.contains(.slerp))
+    }
+}
