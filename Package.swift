@@ -88,7 +88,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SearchTests",
-            dependencies: ["Search", "Merging", "Tensors"]
+            dependencies: ["Search", "Merging", "Tensors"],
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "ArchiveTests",
