@@ -44,4 +44,17 @@ enum CLI {
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
     }
+
+    /// Starts `amalgam` without waiting (output discarded): for tests that poll or kill a live search.
+    static func start(_ arguments: [String]) throws -> Process {
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw MissingBinary() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: repository)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
 }
