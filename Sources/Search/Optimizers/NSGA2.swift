@@ -16,8 +16,9 @@ import Foundation
 ///   Every genome proposed is valid for its genes (`Gene.admits`) and inside [0, 1].
 /// - Duplicates (pymoo's `DefaultDuplicateElimination`): an offspring within 1e-16 (Euclidean) of
 ///   a population member, of an offspring bred before it, or of a proposal still outstanding is
-///   dropped and more are bred, for up to `breedingRounds` rounds; if a round of asking finds
-///   none at all and nothing is outstanding, the optimizer stops with a termination reason.
+///   dropped and more are bred, for up to `breedingRounds` rounds. If an `ask` finds none at all,
+///   it returns nothing; with nothing outstanding either, the optimizer stops with a termination
+///   reason (pymoo ends the run there too), otherwise it tries again after the next result.
 /// - Failures (objectives nil or non-finite) are infeasible solutions: they lose every
 ///   tournament against a success and survive only when successes do not fill the population
 ///   (`RankAndCrowdingSurvival`); their values never enter sorting or crowding.

@@ -117,6 +117,7 @@ public struct RandomSearchOptions: Codable, Sendable, Equatable {
         self.scrambled = scrambled
     }
 
+    /// What is wrong with these options for `genes`, or nil.
     func problem(genes: [Gene]) -> String? {
         if let problem = Gene.problem(in: genes) { return problem }
         if batchSize < 1 { return "batchSize must be at least 1, not \(batchSize)" }
