@@ -76,7 +76,7 @@ public final class SearchEngine {
         self.archive = archive
         self.settings = settings
         let space = context.space
-        lookAhead = max(1, space.optimizer.population ?? (4 + Int(3 * log(Double(max(1, context.codec.dimension))))))
+        lookAhead = max(1, SearchOptimizer.population(space, genes: context.codec.genes))
         if let checkpoint = try archive.latestCheckpoint() {
             optimizer = try SearchOptimizer.decode(checkpoint.state, name: space.optimizer.name, file: archive.path)
             told = checkpoint.told

@@ -23,8 +23,24 @@ enum SearchOptimizer {
             }
             return try CMAES(genes: genes, objectiveCount: space.objectives.count,
                              options: CMAESOptions(sigma0: settings.sigma ?? 0.25, population: settings.population, seed: settings.seed, restarts: restarts))
-        case .nsga2, .random:
-            throw SearchSpaceError(file: space.file, field: "optimizer.name", "\(settings.name.rawValue) is not available in this build yet")
+        case .nsga2:
+            return try NSGA2(genes: genes, objectiveCount: space.objectives.count,
+                             options: NSGA2Options(population: population(space, genes: genes), mode: settings.steadyState ? .steadyState : .generational,
+                                                   seed: settings.seed))
+        case .random:
+            return try RandomSearch(genes: genes, objectiveCount: space.objectives.count,
+                                    options: RandomSearchOptions(sampling: settings.sobol ? .sobol : .uniform, seed: settings.seed))
+        }
+    }
+
+    /// The space's population, else each optimizer's default: CMA-ES's 4 + ⌊3 ln n⌋, NSGA-II's
+    /// 100 (pymoo's), for random search 4 + ⌊3 ln n⌋ as well. It is also the engine's look-ahead:
+    /// how many proposals may be in flight (DESIGN.md §4), whatever the worker count.
+    static func population(_ space: SearchSpace, genes: [Gene]) -> Int {
+        if let population = space.optimizer.population { return population }
+        switch space.optimizer.name {
+        case .nsga2: return 100
+        case .cmaes, .random: return 4 + Int(3 * log(Double(max(1, genes.count))))
         }
     }
 
@@ -40,8 +56,8 @@ enum SearchOptimizer {
         do {
             switch name {
             case .cmaes: return try check(OptimizerStateCoding.decoder().decode(Envelope<CMAES>.self, from: data), file: file)
-            case .nsga2, .random:
-                throw SearchSpaceError(file: file, field: "optimizerState", "\(name.rawValue) is not available in this build yet")
+            case .nsga2: return try check(OptimizerStateCoding.decoder().decode(Envelope<NSGA2>.self, from: data), file: file)
+            case .random: return try check(OptimizerStateCoding.decoder().decode(Envelope<RandomSearch>.self, from: data), file: file)
             }
         } catch let error as SearchSpaceError {
             throw error

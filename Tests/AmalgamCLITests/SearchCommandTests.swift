@@ -72,4 +72,30 @@ import Testing
         #expect(export.status == 0, "\(export.stderr)")
         #expect(FileManager.default.fileExists(atPath: runs.path + "/best.yml"))
     }
+
+    /// NSGA-II in steady-state mode hands out genomes while results are outstanding; the engine's
+    /// ordered tells keep it deterministic across crashes and worker counts all the same.
+    @Test(arguments: ["nsga2", "random"])
+    func otherOptimizersResumeAndAgreeAcrossWorkerCounts(_ optimizer: String) throws {
+        let runs = try Runs()
+        let demo = try String(contentsOfFile: CLI.repository + "/search-spaces/demo.yaml", encoding: .utf8)
+        let space = runs.path + "/space.yaml"
+        try Data(demo.replacingOccurrences(of: "../", with: CLI.repository + "/")
+            .replacingOccurrences(of: "optimizer: {name: cmaes, population: 8, sigma: 0.25, restarts: ipop, seed: 1}",
+                                  with: "optimizer: {name: \(optimizer), population: 6, seed: 2}").utf8).write(to: URL(fileURLWithPath: space))
+        func search(_ run: String, workers: Int, environment: [String: String] = [:]) throws -> CLI.Result {
+            try CLI.run(["search", space, "--run", run, "--evaluations", "14", "--workers", "\(workers)"], environment: environment)
+        }
+        #expect(try search(runs.path + "/two", workers: 2).status == 0)
+        let reference = try dump(runs.path + "/two")
+        #expect(reference.contains("\"optimizer\":\"\(optimizer)\""))
+        #expect(try search(runs.path + "/one", workers: 1).status == 0)
+        let one = try SQLiteArchive(path: runs.path + "/one/archive.sqlite", reader: true).candidates()
+        let two = try SQLiteArchive(path: runs.path + "/two/archive.sqlite", reader: true).candidates()
+        #expect(one.map(\.genome) == two.map(\.genome))
+        let crashed = runs.path + "/crashed"
+        #expect(try search(crashed, workers: 2, environment: ["AMALGAM_FAILPOINT": "after-commit:9"]).status == Failpoint.exitStatus)
+        #expect(try CLI.run(["resume", crashed, "--evaluations", "14"]).status == 0)
+        #expect(try dump(crashed) == reference)
+    }
 }
