@@ -41,6 +41,7 @@ bench: deps
 	.build/release/amalgam-bench merge
 	.build/release/amalgam-bench eval
 	.build/release/amalgam-bench optimizers
+	.build/release/amalgam-bench search
 
 # Regenerate the golden fixtures with the reference libraries (needs PyPI; never needed to build or test).
 fixtures:

@@ -60,6 +60,8 @@ let package = Package(
                 "Inference",
                 "Fitness",
                 "Search",
+                "Archive",
+                "Engine",
                 "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

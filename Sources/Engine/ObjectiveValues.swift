@@ -14,13 +14,8 @@ public enum ObjectiveValues {
         for objective in context.space.objectives {
             switch objective.quantity {
             case .accuracy:
-                var sum = 0.0, weights = 0.0
-                for task in context.fitness.tasks where task.weight > 0 {
-                    guard let score = scores.first(where: { $0.task == task.name && $0.metric == task.metric && $0.split == .calibration }) else { return nil }
-                    sum += task.weight * (task.kind == .perplexity ? -log(score.value) : score.value)
-                    weights += task.weight
-                }
-                values.append(weights > 0 ? sum / weights : 0)
+                guard let accuracy = accuracy(context: context, scores: scores, split: .calibration) else { return nil }
+                values.append(accuracy)
             case .task(let name, let metric):
                 let wanted = metric ?? context.fitness.tasks.first { $0.name == name }?.metric
                 guard let score = scores.first(where: { $0.task == name && $0.metric == wanted && $0.split == .calibration }) else { return nil }
@@ -32,6 +27,17 @@ public enum ObjectiveValues {
             }
         }
         return values
+    }
+
+    /// The weighted mean of the tasks' metrics on `split` (see `compute`); nil when a task's score is missing.
+    public static func accuracy(context: SearchContext, scores: [TaskScore], split: FitnessFile.Split) -> Double? {
+        var sum = 0.0, weights = 0.0
+        for task in context.fitness.tasks where task.weight > 0 {
+            guard let score = scores.first(where: { $0.task == task.name && $0.metric == task.metric && $0.split == split }) else { return nil }
+            sum += task.weight * (task.kind == .perplexity ? -log(score.value) : score.value)
+            weights += task.weight
+        }
+        return weights > 0 ? sum / weights : 0
     }
 
     /// The values as the optimizer minimizes them (maximized objectives negated).

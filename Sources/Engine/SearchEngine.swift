@@ -43,6 +43,23 @@ public final class SearchEngine {
         public var etaSeconds: Double?
     }
 
+    /// Where the time of a run went (for `amalgam-bench search`).
+    public struct Statistics: Sendable {
+        /// Wall time of `run`.
+        public var wall = 0.0
+        /// Summed time workers spent merging and scoring.
+        public var workerBusy = 0.0
+        /// Time the coordinator spent outside waiting for results: archive, optimizer, codec.
+        public var coordinator = 0.0
+        public var workers = 0
+        /// Share of worker time spent waiting for work.
+        public var idleShare: Double { wall > 0 && workers > 0 ? max(0, 1 - workerBusy / (wall * Double(workers))) : 0 }
+        /// Share of wall time the coordinator was busy with the archive and the optimizer.
+        public var overheadShare: Double { wall > 0 ? coordinator / wall : 0 }
+    }
+
+    public private(set) var statistics = Statistics()
+
     public enum Ending: String, Sendable {
         case budget = "the evaluation budget is spent"
         case time = "the time budget is spent"
@@ -128,6 +145,12 @@ public final class SearchEngine {
         var ending: Ending?
         var holdoutQueue: [Int] = []
         var lastProgress = Date.distantPast
+        var waiting = 0.0
+        statistics.workers = settings.workers
+        defer {
+            statistics.wall = Date().timeIntervalSince(start)
+            statistics.coordinator = statistics.wall - waiting
+        }
         while true {
             // Tell in order; after each tell, propose as far as the look-ahead allows.
             try proposeWhilePossible()
@@ -169,7 +192,11 @@ public final class SearchEngine {
                 if optimizer.termination != nil && asked == told { ending = .converged; break }
                 if ready[told] == nil && asked == told { ending = .converged; break }
             }
-            for done in pool.results(waiting: 0.2) {
+            let waitStart = Date()
+            let finished = pool.results(waiting: 0.2)
+            waiting += Date().timeIntervalSince(waitStart)
+            for done in finished {
+                statistics.workerBusy += done.outcome.seconds
                 if done.job.split == .holdout {
                     try archive.addScores(done.outcome.scores.map { score($0, candidate: done.job.candidate) })
                 } else {

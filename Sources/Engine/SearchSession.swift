@@ -24,7 +24,7 @@ public enum SearchSession {
 
     /// Runs (or continues) the search of `folder` until a budget is spent or `stop` is set.
     public static func run(folder: RunFolder, space: SearchSpace, workers: Int, evaluations: Int, time: Double?,
-                           stop: StopFlag, progress: (SearchEngine.Progress) -> Void) throws -> SearchEngine.Ending {
+                           stop: StopFlag, progress: (SearchEngine.Progress) -> Void) throws -> (ending: SearchEngine.Ending, statistics: SearchEngine.Statistics) {
         let lock = try RunLock(runFolder: folder.path)
         defer { _ = lock }
         let layout = threadLayout(workers: workers)
@@ -45,7 +45,7 @@ public enum SearchSession {
         let engine = try SearchEngine(context: context, archive: archive, settings: SearchEngine.Settings(workers: layout.workers, evaluations: evaluations, time: time))
         let ending = try engine.run(shouldStop: { stop.isSet }, progress: progress)
         try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "stop", message: ending.rawValue))
-        return ending
+        return (ending, engine.statistics)
     }
 
     /// Installs SIGINT and SIGTERM handlers that set `stop` (a second signal ends the process at once).

@@ -32,10 +32,15 @@ public final class Workbench {
     /// the objectives name). Every failure — a recipe the plan refuses, a non-finite score, a
     /// command task's exit status — is returned as data, never thrown.
     public func evaluate(_ candidate: GenomeCodec.Candidate, split: FitnessFile.Split) -> EvaluationOutcome {
+        evaluate(recipe: candidate.recipe, split: split)
+    }
+
+    /// Merges any recipe over the space's models and scores it (baselines such as equal-weight merges).
+    public func evaluate(recipe: Recipe, split: FitnessFile.Split) -> EvaluationOutcome {
         let start = Date()
         var outcome = EvaluationOutcome()
         do {
-            let plan = try MergePlan(recipe: candidate.recipe, file: context.space.file, opened: context.folders)
+            let plan = try MergePlan(recipe: recipe, file: context.space.file, opened: context.folders)
             outcome.costs = CandidateCosts(plan: plan)
             let materializer = Materializer(plan: plan, threads: context.threadsPerWorker)
             try materializer.materialize(into: arena)

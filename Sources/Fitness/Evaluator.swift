@@ -13,6 +13,16 @@ public struct TaskScore: Sendable {
     public let stderr: Double?
     public let n: Int
     public let samples: [JSONValue]
+
+    public init(task: String, split: FitnessFile.Split, metric: String, value: Double, stderr: Double?, n: Int, samples: [JSONValue] = []) {
+        self.task = task
+        self.split = split
+        self.metric = metric
+        self.value = value
+        self.stderr = stderr
+        self.n = n
+        self.samples = samples
+    }
 }
 
 /// Scores a model on fitness tasks with the built-in CPU evaluator.

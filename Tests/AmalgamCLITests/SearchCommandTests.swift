@@ -71,6 +71,15 @@ import Testing
         let export = try CLI.run(["export", run, "--best", "--recipe", runs.path + "/best.yml"])
         #expect(export.status == 0, "\(export.stderr)")
         #expect(FileManager.default.fileExists(atPath: runs.path + "/best.yml"))
+        // The exported model, and the exported recipe merged again, hold the same bytes.
+        let model = try CLI.run(["export", run, "--best"])
+        #expect(model.status == 0, "\(model.stderr)")
+        let exports = try FileManager.default.contentsOfDirectory(atPath: run + "/exports")
+        let exported = run + "/exports/" + (exports.first ?? "")
+        let merged = try CLI.run(["merge", exported + "/recipe.yml", "--out", runs.path + "/remerged"])
+        #expect(merged.status == 0, "\(merged.stderr)")
+        let original = FileManager.default.contents(atPath: exported + "/model.safetensors")
+        #expect(original != nil && original == FileManager.default.contents(atPath: runs.path + "/remerged/model.safetensors"))
     }
 
     /// NSGA-II in steady-state mode hands out genomes while results are outstanding; the engine's
