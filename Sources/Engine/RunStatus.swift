@@ -24,6 +24,13 @@ public enum RunStatus {
         public var objectives: [(String, Double)]
         public var calibration: [(String, Double)]
         public var holdout: [(String, Double)]
+        /// The candidate's costs, from its plan (nil when its models cannot be opened any more).
+        public var costs: CandidateCosts?
+
+        /// Holdout minus calibration, per task metric scored on both.
+        public var gap: [(String, Double)] {
+            holdout.compactMap { key, value in calibration.first { $0.0 == key }.map { (key, value - $0.1) } }
+        }
     }
 
     /// The objective names in space order, with whether each is maximized.
@@ -99,9 +106,10 @@ public enum RunStatus {
         return front.map { candidate, values in
             let method = candidate.recipe.split(separator: "\n").first { $0.hasPrefix("merge_method:") }.map { String($0.dropFirst(13)).trimmingCharacters(in: .whitespaces) } ?? "?"
             let own = scores[candidate.id] ?? []
+            let costs = (try? Recipe(yaml: candidate.recipe, file: folder.spacePath)).flatMap { try? MergePlan(recipe: $0, file: folder.spacePath) }.map(CandidateCosts.init)
             return FrontEntry(id: candidate.id, method: method, objectives: zip(order, values).map { ($0.0, $1) },
                               calibration: own.filter { $0.split == .calibration }.map { ($0.task + ":" + $0.metric, $0.value) },
-                              holdout: own.filter { $0.split == .holdout }.map { ($0.task + ":" + $0.metric, $0.value) })
+                              holdout: own.filter { $0.split == .holdout }.map { ($0.task + ":" + $0.metric, $0.value) }, costs: costs)
         }
     }
 }

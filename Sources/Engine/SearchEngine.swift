@@ -80,7 +80,7 @@ public final class SearchEngine {
     /// Candidate ids by seq, and duplicates waiting for their original's result.
     var ids: [Int: Int] = [:]
     var waitingDuplicates: [Int: [Int]] = [:]
-    /// Finished (told, successful) candidates' objective vectors, for front membership.
+    /// The Pareto front of the candidates told so far (objectives as stated), in tell order.
     var front: [(id: Int, values: [Double])] = []
     var holdoutScored: Set<Int> = []
     var evaluations = 0
@@ -127,7 +127,7 @@ public final class SearchEngine {
                 context.space.objectives.map { objective in records.first { $0.name == objective.name }?.value ?? .nan }
             } : nil
             if candidate.seq < told {
-                if let values, candidate.status != .duplicate { front.append((candidate.id, values)) }
+                if let values, candidate.status != .duplicate { _ = enteredFront(id: candidate.id, values: values) }
             } else {
                 ready[candidate.seq] = Evaluation(genome: candidate.genome, objectives: values.map { ObjectiveValues.minimized($0, space: context.space) })
             }
@@ -300,8 +300,10 @@ public final class SearchEngine {
             }
             return strictly
         }
-        let dominated = front.contains { dominates($0.values, values) || $0.values == values }
+        // Whatever dominates the new point is on the front or dominated by a member of it.
+        if front.contains(where: { dominates($0.values, values) || $0.values == values }) { return false }
+        front.removeAll { dominates(values, $0.values) }
         front.append((id, values))
-        return !dominated
+        return true
     }
 }

@@ -33,7 +33,7 @@ enum SearchReport {
         let (ending, _) = try SearchSession.run(folder: folder, space: space, workers: workers, evaluations: evaluations, time: time, stop: stop) { p in
             let eta = p.etaSeconds.map { "ETA \(Int($0))s" } ?? "ETA -"
             let best = p.best.map { String(format: "%.4f", $0) } ?? "-"
-            let line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(String(format: "%.0f", p.ratePerHour))/h, \(eta), best \(best)"
+            let line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(String(format: "%.0f", p.ratePerHour))/h, \(eta), best \(best), front \(p.frontSize)"
             if terminal {
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
             } else if Date().timeIntervalSince(lastLine) >= 30 {
@@ -58,7 +58,8 @@ enum SearchReport {
             let objectives = entry.objectives.map { "\($0.0) \(String(format: "%.4f", $0.1))" }.joined(separator: ", ")
             let calibration = entry.calibration.map { "\($0.0) \(String(format: "%.3f", $0.1))" }.joined(separator: " ")
             let holdout = entry.holdout.map { "\($0.0) \(String(format: "%.3f", $0.1))" }.joined(separator: " ")
-            print("  #\(entry.id) \(entry.method): \(objectives) | calibration \(calibration) | holdout \(holdout.isEmpty ? "-" : holdout)")
+            let gap = entry.gap.map { "\($0.0) \(String(format: "%+.3f", $0.1))" }.joined(separator: " ")
+            print("  #\(entry.id) \(entry.method): \(objectives) | calibration \(calibration) | holdout \(holdout.isEmpty ? "-" : holdout)\(gap.isEmpty ? "" : " | gap " + gap)")
         }
     }
 }

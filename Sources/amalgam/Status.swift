@@ -52,8 +52,8 @@ extension Amalgam {
             }
             let entries: [JSONValue] = try RunStatus.front(folder: folder).map { entry in
                 .object(JSONObject(["id": .number(JSONNumber(entry.id)), "method": .string(entry.method), "objectives": object(entry.objectives),
-                                    "calibration": object(entry.calibration), "holdout": object(entry.holdout),
-                                    "costs": object(entry.objectives.filter { ["params", "layers", "density", "flops"].contains($0.0) })]))
+                                    "calibration": object(entry.calibration), "holdout": object(entry.holdout), "gap": object(entry.gap),
+                                    "costs": object(entry.costs.map { c in [("params", Double(c.params)), ("layers", Double(c.layers)), ("density", c.density), ("flops", Double(c.flops))] } ?? [])]))
             }
             print(JSONValue.array(entries).serialized())
         }
