@@ -36,12 +36,12 @@ public enum SearchSession {
         let info = try archive.runInfo()
         if info.isEmpty {
             try archive.setRunInfo(["seed": "\(space.optimizer.seed)", "optimizer": space.optimizer.name.rawValue,
-                                    "workers": "\(layout.workers)", "blas_threads": "\(layout.blasThreads)",
+                                    "workers": "\(layout.workers)", "threads_per_worker": "\(layout.blasThreads)", "blas_threads": "1",
                                     "dimension": "\(context.codec.dimension)", "space": space.name])
         }
         try archive.setRunInfo(["budget": "\(evaluations)"])
         try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: info.isEmpty ? "start" : "resume",
-                                    message: "workers \(layout.workers) × BLAS threads \(layout.blasThreads), budget \(evaluations)"))
+                                    message: "workers \(layout.workers) × threads \(layout.blasThreads), budget \(evaluations)"))
         let engine = try SearchEngine(context: context, archive: archive, settings: SearchEngine.Settings(workers: layout.workers, evaluations: evaluations, time: time))
         let ending = try engine.run(shouldStop: { stop.isSet }, progress: progress)
         try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "stop", message: ending.rawValue))

@@ -19,31 +19,62 @@ import Testing
         try CLI.run(["search", "search-spaces/demo.yaml", "--run", run, "--evaluations", "\(evaluations)", "--workers", "\(workers)"], environment: environment)
     }
 
+    /// Finish times of the finished candidates: a completed evaluation run again would change its row.
+    func finished(_ run: String) throws -> [Int: Double] {
+        var times: [Int: Double] = [:]
+        for candidate in try SQLiteArchive(path: run + "/archive.sqlite", reader: true).candidates() where candidate.status == .done || candidate.status == .failed {
+            times[candidate.id] = candidate.finished
+        }
+        return times
+    }
+
     @Test func resumedAndCrashedRunsEqualTheUninterruptedOne() throws {
         let runs = try Runs()
         let whole = runs.path + "/whole"
-        let first = try search(whole, evaluations: 16)
+        let first = try search(whole, evaluations: 40)
         #expect(first.status == 0, "\(first.stderr)")
         let reference = try dump(whole)
-        #expect(reference.contains("candidate\t16\t15\t"))
+        #expect(reference.contains("candidate\t40\t39\t"))
 
-        // Stopped by its budget at 8, resumed to 16.
+        // Stopped by its budget at 20, resumed to 40.
         let halves = runs.path + "/halves"
-        #expect(try search(halves, evaluations: 8).status == 0)
-        let resumed = try CLI.run(["resume", halves, "--evaluations", "16"])
+        #expect(try search(halves, evaluations: 20).status == 0)
+        let resumed = try CLI.run(["resume", halves, "--evaluations", "40"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try dump(halves) == reference)
 
-        // Crashed right after and right before commits, resumed each time.
-        for (point, count) in [("after-commit", 3), ("before-commit", 7), ("after-commit", 12)] {
+        // Crashed right after and right before commits (proposals, claims, results), resumed each time.
+        for (point, count) in [("after-commit", 3), ("before-commit", 7), ("after-commit", 12), ("before-commit", 30), ("after-commit", 57)] {
             let crashed = runs.path + "/\(point)-\(count)"
-            let crash = try search(crashed, evaluations: 16, environment: ["AMALGAM_FAILPOINT": "\(point):\(count)"])
+            let crash = try search(crashed, evaluations: 40, environment: ["AMALGAM_FAILPOINT": "\(point):\(count)"])
             #expect(crash.status == Failpoint.exitStatus, "\(point):\(count): \(crash.stderr)")
-            let again = try CLI.run(["resume", crashed, "--evaluations", "16"])
+            let before = try finished(crashed)
+            let again = try CLI.run(["resume", crashed, "--evaluations", "40"])
             #expect(again.status == 0, "\(again.stderr)")
             #expect(try dump(crashed) == reference, "\(point):\(count)")
+            let after = try finished(crashed)
+            #expect(before.allSatisfy { after[$0.key] == $0.value }, "\(point):\(count): a completed evaluation ran again")
             #expect(try SQLiteArchive(path: crashed + "/archive.sqlite", reader: true).integrityCheck() == "ok")
         }
+    }
+
+    @Test func resumeRefusesWhenATaskFileChanged() throws {
+        let runs = try Runs()
+        let fitness = runs.path + "/fitness"
+        try FileManager.default.copyItem(atPath: CLI.repository + "/fitness", toPath: fitness)
+        let demo = try String(contentsOfFile: CLI.repository + "/search-spaces/demo.yaml", encoding: .utf8)
+        let space = runs.path + "/space.yaml"
+        try Data(demo.replacingOccurrences(of: "../fitness/", with: fitness + "/").replacingOccurrences(of: "../", with: CLI.repository + "/").utf8)
+            .write(to: URL(fileURLWithPath: space))
+        let run = runs.path + "/run"
+        #expect(try CLI.run(["search", space, "--run", run, "--evaluations", "2"]).status == 0)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: fitness + "/add.calib.jsonl"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"context\": \"1+1=\", \"choices\": [\"2\", \"3\"], \"answer\": 0}\n".utf8))
+        try handle.close()
+        let refused = try CLI.run(["resume", run, "--evaluations", "4"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains(fitness + "/add.calib.jsonl") && refused.stderr.contains("changed since the run began"), "\(refused.stderr)")
     }
 
     @Test func oneWorkerProposesTheSameCandidates() throws {
