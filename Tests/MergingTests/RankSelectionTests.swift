@@ -52,6 +52,26 @@ import Testing
         #expect(select(values, windows: windows, threads: 1).map(\.lowest) == select(values, windows: windows).map(\.lowest))
     }
 
+    /// Few levels (runs of ~12% of the tensor): the sample's guess of each boundary key is
+    /// confirmed by one counting pass. With a misleading sample the guess fails the count and
+    /// the histogram path takes over; the answer is the same either way.
+    @Test(arguments: [false, true])
+    func wideRunsAreSettledByCounting(misleadingSample: Bool) {
+        let n = 64 * 24_000
+        var state: UInt64 = 777
+        let values: [Float] = (0..<n).map { i in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let level = Float(Int(state >> 61)) * 0.25 + 0.25  // 8 levels
+            return misleadingSample && (i / 16_384) % 8 == 0 ? level * 3 : level
+        }
+        let windows = [n / 2..<n, n - n / 5..<n, n / 10..<n - n / 10]
+        let before = RankSelection.guessesConfirmed.load(ordering: .relaxed)
+        for (window, selected) in zip(windows, select(values, windows: windows)) {
+            #expect(kept(values, selected) == reference(values, window), "window \(window)")
+        }
+        if !misleadingSample { #expect(RankSelection.guessesConfirmed.load(ordering: .relaxed) > before) }
+    }
+
     /// Continuous values: the boundary key shares its sub-bucket with others, so the per-chunk
     /// equal counts come from the third pass.
     @Test func continuousValues() {

@@ -1,3 +1,4 @@
+import Synchronization
 /// Which elements of a tensor rank inside a window when sorted ascending by a 32-bit key (the bit
 /// pattern of a magnitude: for non-negative floats, bit order is numeric order), ties between
 /// equal keys broken by element index, so that exactly `window.count` elements are kept.
@@ -67,6 +68,9 @@ enum RankSelection {
 
     static let bins = 1 << 16
 
+    /// Ends settled by `confirmGuessedKeys` since launch (a diagnostic the tests read).
+    static let guessesConfirmed = Atomic<Int>(0)
+
     /// An end of a window being located: the rank of the element it must point at.
     struct End {
         let request: Int
@@ -116,12 +120,24 @@ enum RankSelection {
             // outside the estimated bin), the exact pass 1 and pass 2 run for those ends.
             let sampled = context.chunkCount >= 64
             locateBins(&ends, context: context, requests: requests, every: sampled ? 8 : 1, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
-            let missed = locateKeys(&ends, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
-            if !missed.isEmpty {
-                var retry = missed.map { ends[$0] }
-                locateBins(&retry, context: context, requests: requests, every: 1, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
-                _ = locateKeys(&retry, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
-                for (e, end) in zip(missed, retry) { ends[e] = end }
+            // Quantized (BF16) weights give runs of equal keys far wider than the sampling error:
+            // where the sample puts the rank deep inside such a run, one pass of SIMD counts
+            // (keys below it, keys equal to it) confirms it, with no histogram at all.
+            var pending = Array(ends.indices)
+            if sampled {
+                let confirmed = confirmGuessedKeys(&ends, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+                pending.removeAll { confirmed.contains($0) }
+            }
+            if !pending.isEmpty {
+                var rest = pending.map { ends[$0] }
+                let missed = locateKeys(&rest, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+                if !missed.isEmpty {
+                    var retry = missed.map { rest[$0] }
+                    locateBins(&retry, context: context, requests: requests, every: 1, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+                    _ = locateKeys(&retry, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+                    for (e, end) in zip(missed, retry) { rest[e] = end }
+                }
+                for (e, end) in zip(pending, rest) { ends[e] = end }
             }
             locateIndices(&ends, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
         }
@@ -156,6 +172,97 @@ enum RankSelection {
             let rank = every == 1 ? ends[e].rank : min(sampled - 1, Int(Double(ends[e].rank) * Double(sampled) / Double(context.count)))
             ends[e].bin = locate(max(0, rank), in: histogram).bin
         }
+    }
+
+    /// The fast path for runs of equal keys. Over every 8th chunk, the exact key at each end's
+    /// (scaled) rank and the run of equal keys around it; where the rank sits at least eight
+    /// sampling errors inside that run, one full pass counts, per chunk, the keys below the guess
+    /// and equal to it (SIMD compares only). The guess holds when the end's rank falls among the
+    /// equal ones: its key, the keys below it and the per-chunk counts pass 3 needs are then
+    /// known. Returns the ends settled that way; the others take the histogram path.
+    static func confirmGuessedKeys(_ ends: inout [End], context: MergeContext, loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) -> Set<Int> {
+        let bins = Self.bins
+        let targets = ends
+        // Per end: the low-16-bit histogram of its bin's keys, the keys below the bin, the keys seen.
+        let slots = targets.count * (bins + 2)
+        let scratches = context.forEachChunk(loading: loading, extra: extra, every: 8) { _, range, scratch in
+            let counters = scratch.counters(slots)
+            let k = scratch.keys(keyBuffer)
+            var computed = -1
+            for (e, end) in targets.enumerated() {
+                if computed != end.request { keys(end.request, range, scratch, k); computed = end.request }
+                let histogram = counters + e * (bins + 2)
+                let bin = UInt32(end.bin)
+                var below: UInt32 = 0
+                for i in 0..<range.count {
+                    let high = k[i] >> 16
+                    if high == bin { histogram[Int(k[i] & 0xFFFF)] &+= 1 } else if high < bin { below &+= 1 }
+                }
+                histogram[bins] &+= below
+                histogram[bins + 1] &+= UInt32(range.count)
+            }
+        }
+        let totals = MergeContext.summedCounters(scratches, count: slots)
+        var guesses: [(end: Int, key: UInt32)] = []
+        for (e, end) in targets.enumerated() {
+            let offset = e * (bins + 2)
+            let seen = totals[offset + bins + 1], belowBin = totals[offset + bins]
+            guard seen > 0 else { continue }
+            let rank = Double(end.rank) * Double(seen) / Double(context.count)
+            var before = Double(belowBin)
+            for low in 0..<bins {
+                let count = Double(totals[offset + low])
+                if count > 0 && rank < before + count {
+                    // Chunks are sampled whole, so the error is larger than for independent draws.
+                    let margin = 8 * rank.squareRoot() + 64
+                    if rank - before >= margin && before + count - rank >= margin { guesses.append((e, UInt32(end.bin) << 16 | UInt32(low))) }
+                    break
+                }
+                before += count
+            }
+        }
+        guard !guesses.isEmpty else { return [] }
+        let perChunk = context.mapChunks(loading: loading, extra: extra) { _, range, scratch -> [(below: Int, equal: Int)] in
+            let k = scratch.keys(keyBuffer)
+            var computed = -1
+            return guesses.map { guess in
+                let request = targets[guess.end].request
+                if computed != request { keys(request, range, scratch, k); computed = request }
+                return countBelowAndEqual(k, range.count, guess.key)
+            }
+        }
+        var confirmed: Set<Int> = []
+        for (slot, guess) in guesses.enumerated() {
+            let below = perChunk.reduce(0) { $0 + $1[slot].below }
+            let equal = perChunk.reduce(0) { $0 + $1[slot].equal }
+            guard ends[guess.end].rank >= below, ends[guess.end].rank < below + equal else { continue }
+            ends[guess.end].key = guess.key
+            ends[guess.end].below = below
+            ends[guess.end].equalPerChunk = perChunk.map { $0[slot].equal }
+            confirmed.insert(guess.end)
+            guessesConfirmed.add(1, ordering: .relaxed)
+        }
+        return confirmed
+    }
+
+    /// How many of `keys[0..<count]` are below `key` and how many equal it, eight lanes at a time.
+    static func countBelowAndEqual(_ keys: UnsafePointer<UInt32>, _ count: Int, _ key: UInt32) -> (below: Int, equal: Int) {
+        let raw = UnsafeRawPointer(keys)
+        let target = SIMD8<UInt32>(repeating: key), one = SIMD8<UInt32>(repeating: 1)
+        var below = SIMD8<UInt32>(repeating: 0), equal = SIMD8<UInt32>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            let block = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<UInt32>.self)
+            below = below.replacing(with: below &+ one, where: block .< target)
+            equal = equal.replacing(with: equal &+ one, where: block .== target)
+            i += 8
+        }
+        var b = Int(below.wrappedSum()), e = Int(equal.wrappedSum())
+        while i < count {
+            if keys[i] < key { b += 1 } else if keys[i] == key { e += 1 }
+            i += 1
+        }
+        return (b, e)
     }
 
     /// Pass 2: per end, a histogram of the low 16 bits of the keys in its bin. The bin's keys are
