@@ -5,9 +5,11 @@ import Tensors
 
 /// A run's folder (DESIGN.md §3): `archive.sqlite`, the frozen `space.yaml`, `exports/`.
 ///
-/// The frozen space is the space file as given, with every path made absolute, followed by a
-/// `fingerprints:` comment block: for each model folder a hash of its config.json, index and
-/// safetensors headers and sizes (reading whole weights would take minutes on big models), for the
+/// The frozen space is the space with every path made absolute and the fitness file inlined
+/// (`fitness_inline`, read back instead of the file), followed by a
+/// `fingerprints:` comment block: for each model folder a hash of its config.json, index,
+/// safetensors headers and sizes and 16 blocks sampled from each weights file (reading whole
+/// weights would take minutes on big models), for the
 /// fitness file and each task file a hash of the whole file. `resume` refuses, naming the file,
 /// when a fingerprint no longer matches.
 public struct RunFolder: Sendable {
@@ -52,6 +54,12 @@ public struct RunFolder: Sendable {
         }
         lines.append("layers: {drop: \(space.dropLayers)}")
         lines.append("fitness: \(quoted(space.fitness))")
+        // The fitness file itself, as it was: the run folder says everything the run used.
+        let fitnessText = try space.fitnessInline ?? String(contentsOfFile: space.fitness, encoding: .utf8)
+        lines.append("fitness_inline: |")
+        for line in fitnessText.split(separator: "\n", omittingEmptySubsequences: false).dropLast(fitnessText.hasSuffix("\n") ? 1 : 0) {
+            lines.append(line.isEmpty ? "" : "  " + line)
+        }
         lines.append("objectives:")
         for objective in space.objectives { lines.append("  - \(objective.maximize ? "maximize" : "minimize"): \(quoted(objective.name))") }
         let o = space.optimizer
@@ -83,9 +91,16 @@ public struct RunFolder: Sendable {
                 if name.hasSuffix(".json") {
                     text += String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
                 } else {
-                    // The header: 8-byte length, then that many bytes of JSON.
+                    // The header (8-byte length, then that many bytes of JSON) and 16 blocks of 4 KB
+                    // spread over the weights: retrained weights of the same shapes change them,
+                    // and reading them costs milliseconds where hashing whole files would take minutes.
                     let length = handle.readData(ofLength: 8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
                     text += String(decoding: handle.readData(ofLength: min(length, 100_000_000)), as: UTF8.self)
+                    let start = 8 + length
+                    for block in 0..<16 where size > start {
+                        try handle.seek(toOffset: UInt64(start + (size - start) * block / 16))
+                        text += handle.readData(ofLength: 4096).map { String($0, radix: 16) }.joined()
+                    }
                 }
             }
             prints.append((model, GenomeCodec.hash(text)))

@@ -22,7 +22,8 @@ public struct SearchContext: Sendable {
     public init(space: SearchSpace, threadsPerWorker: Int) throws {
         self.space = space
         self.threadsPerWorker = max(1, threadsPerWorker)
-        fitness = try FitnessFile(contentsOf: space.fitness)
+        fitness = try space.fitnessInline.map { text throws(FitnessError) in try FitnessFile(yaml: text, path: space.fitness) }
+            ?? FitnessFile(contentsOf: space.fitness)
         let weighted = fitness.tasks.filter { $0.weight > 0 }
         if space.objectives.contains(where: { $0.quantity == .accuracy }) && weighted.isEmpty {
             throw SearchSpaceError(file: space.fitness, field: "tasks", "no task has a positive weight, so accuracy is undefined")

@@ -59,10 +59,16 @@ public struct FitnessFile: Sendable {
     ]
 
     public init(contentsOf path: String) throws(FitnessError) {
-        self.path = path
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw FitnessError(file: path, "cannot be read")
         }
+        try self.init(yaml: text, path: path)
+    }
+
+    /// Parses fitness YAML as if read from `path` (task files are relative to its folder): how a
+    /// run's frozen space, which holds the fitness file inline, is read back.
+    public init(yaml text: String, path: String) throws(FitnessError) {
+        self.path = path
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else { throw FitnessError(file: path, "is empty") }

@@ -14,7 +14,14 @@ import Testing
 
     /// A copy of zoo/add whose final norm holds 3e38: any real weight on it overflows the logits.
     func writeOverflowModel(to destination: String) throws {
-        let source = CLI.repository + "/zoo/add"
+        try writeModifiedCopy(of: "add", to: destination) { name, values in
+            if name == "model.norm.weight" { values = values.map { _ in 3e38 } }
+        }
+    }
+
+    /// A copy of a zoo model with every tensor passed through `change` (a retrained fine-tune: same shapes, new weights).
+    func writeModifiedCopy(of model: String, to destination: String, _ change: (String, inout [Float]) -> Void) throws {
+        let source = CLI.repository + "/zoo/" + model
         try FileManager.default.createDirectory(atPath: destination, withIntermediateDirectories: true)
         for name in ["config.json", "tokenizer.json", "tokenizer_config.json"] {
             try FileManager.default.copyItem(atPath: source + "/" + name, toPath: destination + "/" + name)
@@ -29,7 +36,7 @@ import Testing
             let (file, info) = try #require(folder.tensor(spec.name))
             var values = [Float](repeating: 0, count: spec.elementCount)
             try values.withUnsafeMutableBufferPointer { try file.read(info, into: $0) }
-            if spec.name == "model.norm.weight" { values = values.map { _ in 3e38 } }
+            change(spec.name, &values)
             try values.withUnsafeBufferPointer { try writer.write(spec.name, values: $0) }
         }
         try writer.finish()
@@ -97,5 +104,19 @@ import Testing
         // No candidate folder was left behind in the temporary directory.
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("amalgam-candidate-") }
         #expect(leftovers.isEmpty)
+    }
+
+    @Test func resumeRefusesWhenAModelWasRetrained() throws {
+        let folder = try Folder()
+        let model = folder.path + "/add"
+        try writeModifiedCopy(of: "add", to: model) { _, _ in }
+        let space = try space(in: folder.path, models: [model, CLI.repository + "/zoo/rev"], fitness: CLI.repository + "/fitness/demo.yaml", evaluations: 2)
+        let run = folder.path + "/run"
+        #expect(try CLI.run(["search", space, "--run", run]).status == 0)
+        // Same shapes, same header, new weights.
+        try FileManager.default.removeItem(atPath: model)
+        try writeModifiedCopy(of: "add", to: model) { _, values in values = values.map { $0 * 1.5 } }
+        let refused = try CLI.run(["resume", run, "--evaluations", "4"])
+        #expect(refused.status == 1 && refused.stderr.contains(model) && refused.stderr.contains("changed since the run began"), "\(refused.stderr)")
     }
 }

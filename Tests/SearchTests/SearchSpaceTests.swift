@@ -69,6 +69,12 @@ import Testing
         }
     }
 
+    @Test func aFrozenSpaceCarriesItsFitnessInline() throws {
+        let space = try space("base_model: ../zoo/base\nmodels: [../zoo/add]\nfitness: ../fitness/gone.yaml\nfitness_inline: |\n  tasks:\n    - {name: add, kind: choice, calibration: add.calib.jsonl}\n")
+        #expect(space.fitness == Self.root + "/fitness/gone.yaml")
+        #expect(space.fitnessInline == "tasks:\n  - {name: add, kind: choice, calibration: add.calib.jsonl}\n")
+    }
+
     @Test func missingOrMismatchedModelsAreNamed() {
         #expect { try space("base_model: ../zoo/base\nmodels: [../zoo/nothing]\nfitness: ../fitness/demo.yaml\n") } throws: {
             ($0 as? SearchSpaceError)?.field == "models[0]" && "\($0)".contains("no config.json")

@@ -78,6 +78,9 @@ public struct SearchSpace: Sendable, Equatable {
     /// One keep/drop gene per layer.
     public var dropLayers: Bool
     public var fitness: String
+    /// The fitness file's text as the run began, when the space is a run's frozen copy
+    /// (`fitness_inline`); read instead of the file, its task paths relative to `fitness`.
+    public var fitnessInline: String?
     public var objectives: [Objective]
     public var optimizer: OptimizerSettings
     public var evaluations: Int
@@ -130,7 +133,7 @@ public struct SearchSpace: Sendable, Equatable {
             throw fail(nil, "is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         let allowed: Set<String> = ["name", "base_model", "models", "methods", "layer_granularity", "filters", "genes", "layers",
-                                    "fitness", "objectives", "optimizer", "budget", "workers"]
+                                    "fitness", "fitness_inline", "objectives", "optimizer", "budget", "workers"]
         for key in root.keys {
             guard let name = key.string else { throw fail(nil, "a key is not a string") }
             if !allowed.contains(name) { throw fail(name, "unknown key (expected one of \(allowed.sorted().joined(separator: ", ")))") }
@@ -240,7 +243,12 @@ public struct SearchSpace: Sendable, Equatable {
         }
 
         fitness = resolve(try string(root["fitness"], "fitness"))
-        guard FileManager.default.fileExists(atPath: fitness) else { throw fail("fitness", "\(fitness) does not exist") }
+        if let node = root["fitness_inline"] {
+            guard let text = node.string, !text.isEmpty else { throw fail("fitness_inline", "expected the fitness file's text as a block (|)") }
+            fitnessInline = text
+        } else {
+            guard FileManager.default.fileExists(atPath: fitness) else { throw fail("fitness", "\(fitness) does not exist") }
+        }
 
         // Objectives.
         if let node = root["objectives"] {
