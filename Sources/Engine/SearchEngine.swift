@@ -83,6 +83,9 @@ public final class SearchEngine {
     /// The Pareto front of the candidates told so far (objectives as stated), in tell order.
     var front: [(id: Int, values: [Double])] = []
     var holdoutScored: Set<Int> = []
+    /// Told candidates that entered the front and still need their holdout scores. Rebuilt on
+    /// resume too: a crash between a tell and its holdout result must not lose the scoring.
+    var holdoutQueue: [Int] = []
     var evaluations = 0
     var failures = 0
     var started = 0
@@ -127,7 +130,9 @@ public final class SearchEngine {
                 context.space.objectives.map { objective in records.first { $0.name == objective.name }?.value ?? .nan }
             } : nil
             if candidate.seq < told {
-                if let values, candidate.status != .duplicate { _ = enteredFront(id: candidate.id, values: values) }
+                if let values, candidate.status != .duplicate, enteredFront(id: candidate.id, values: values), !holdouts.contains(candidate.id) {
+                    holdoutQueue.append(candidate.id)
+                }
             } else {
                 ready[candidate.seq] = Evaluation(genome: candidate.genome, objectives: values.map { ObjectiveValues.minimized($0, space: context.space) })
             }
@@ -143,7 +148,6 @@ public final class SearchEngine {
         let start = Date()
         let startEvaluations = evaluations
         var ending: Ending?
-        var holdoutQueue: [Int] = []
         var lastProgress = Date.distantPast
         var waiting = 0.0
         statistics.workers = settings.workers
