@@ -133,9 +133,13 @@ import Testing
         let one = try SQLiteArchive(path: runs.path + "/one/archive.sqlite", reader: true).candidates()
         let two = try SQLiteArchive(path: runs.path + "/two/archive.sqlite", reader: true).candidates()
         #expect(one.map(\.genome) == two.map(\.genome))
-        let crashed = runs.path + "/crashed"
-        #expect(try search(crashed, workers: 2, environment: ["AMALGAM_FAILPOINT": "after-commit:9"]).status == Failpoint.exitStatus)
-        #expect(try CLI.run(["resume", crashed, "--evaluations", "14"]).status == 0)
-        #expect(try dump(crashed) == reference)
+        // Steady-state NSGA-II checkpoints after every tell, so crashes land between a tell and the
+        // holdout scoring it started: resume must redo that scoring.
+        for (point, count) in [("after-commit", 9), ("before-commit", 17), ("after-commit", 29)] {
+            let crashed = runs.path + "/\(point)-\(count)"
+            #expect(try search(crashed, workers: 2, environment: ["AMALGAM_FAILPOINT": "\(point):\(count)"]).status == Failpoint.exitStatus)
+            #expect(try CLI.run(["resume", crashed, "--evaluations", "14"]).status == 0)
+            #expect(try dump(crashed) == reference, "\(point):\(count)")
+        }
     }
 }
