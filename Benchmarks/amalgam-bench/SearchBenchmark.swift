@@ -67,7 +67,7 @@ struct SearchBenchmark: ParsableCommand {
                 equal.append((method.rawValue, best))
                 print("  equal-weight \(method.rawValue) (weights 1 or 1/\(space.models.count), mergekit defaults otherwise): \(percent(best)) holdout accuracy")
             }
-            let ours = median(searched), baseline = median(random), bestEqual = equal.map(\.1).max() ?? 0
+            let ours = medianCountingFailuresAsInfinite(searched), baseline = medianCountingFailuresAsInfinite(random), bestEqual = equal.map(\.1).max() ?? 0
             print("holdout accuracy of the calibration-best, median of \(seeds) seeds, \(space.evaluations) evaluations each:")
             print("  \(space.optimizer.name.rawValue) \(percent(ours)) | random search \(percent(baseline)) | best equal-weight merge \(percent(bestEqual))")
             print("  \(String(format: "%+.1f", 100 * (ours - bestEqual))) points over the best equal-weight merge (target ≥ +5), \(String(format: "%+.1f", 100 * (ours - baseline))) over random search")
@@ -95,12 +95,6 @@ struct SearchBenchmark: ParsableCommand {
         let scores = try SQLiteArchive(path: folder.archivePath, reader: true).scores(candidate: best.id).filter { $0.split == .holdout }
         let taskScores = scores.map { TaskScore(task: $0.task, split: .holdout, metric: $0.metric, value: $0.value, stderr: $0.stderr, n: $0.n, samples: []) }
         return ObjectiveValues.accuracy(context: context, scores: taskScores, split: .holdout) ?? .nan
-    }
-
-    func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        guard !sorted.isEmpty else { return .nan }
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     func percent(_ value: Double) -> String { String(format: "%.1f%%", 100 * value) }

@@ -69,13 +69,15 @@ public enum RunStatus {
         let budget = info["budget"].flatMap(Int.init)
         let eta = budget.flatMap { rate > 0 ? Double(max(0, $0 - finished.count)) / rate * 3600 : nil }
         return Status(evaluations: finished.count, budget: budget, failed: finished.filter { $0.status == .failed }.count,
-                      running: candidates.filter { $0.status == .running }.count, frontSize: try front(folder: folder, archive: archive).count,
+                      running: candidates.filter { $0.status == .running }.count, frontSize: try front(folder: folder, archive: archive, withCosts: false).count,
                       best: best, ratePerHour: rate, etaSeconds: eta, workers: info["workers"].flatMap(Int.init))
     }
 
     /// The Pareto front of finished candidates over the space's objectives (duplicates left out),
     /// best first by the first objective, with calibration and holdout scores side by side.
-    public static func front(folder: RunFolder, archive given: SQLiteArchive? = nil) throws -> [FrontEntry] {
+    /// `withCosts` plans each member's recipe (opening its models) for its costs; `status`, which
+    /// only counts the members and is polled, leaves it out.
+    public static func front(folder: RunFolder, archive given: SQLiteArchive? = nil, withCosts: Bool = true) throws -> [FrontEntry] {
         let archive = try given ?? SQLiteArchive(path: folder.archivePath, reader: true)
         let order = objectiveOrder(folder: folder)
         let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
@@ -86,27 +88,19 @@ public enum RunStatus {
             if values.allSatisfy(\.isFinite) { points.append((candidate, values)) }
         }
         let signs = order.map { $0.1 ? -1.0 : 1.0 }
-        func dominates(_ a: [Double], _ b: [Double]) -> Bool {
-            var strictly = false
-            for i in signs.indices {
-                if signs[i] * a[i] > signs[i] * b[i] { return false }
-                if signs[i] * a[i] < signs[i] * b[i] { strictly = true }
-            }
-            return strictly
-        }
-        var front = points.filter { point in !points.contains { dominates($0.1, point.1) } }
+        let minimized = points.map { point in zip(signs, point.1).map { $0 * $1 } }
         // Equal objective vectors: keep the earliest.
         var seen: [[Double]] = []
-        front = front.filter { point in
-            if seen.contains(point.1) { return false }
-            seen.append(point.1)
+        let members = ParetoFront<Int>.nondominatedIndices(minimized).filter { index in
+            if seen.contains(minimized[index]) { return false }
+            seen.append(minimized[index])
             return true
-        }
-        front.sort { signs.isEmpty ? $0.0.seq < $1.0.seq : (signs[0] * $0.1[0], $0.0.seq) < (signs[0] * $1.1[0], $1.0.seq) }
+        }.sorted { (minimized[$0].first ?? 0, points[$0].0.seq) < (minimized[$1].first ?? 0, points[$1].0.seq) }
+        let front = members.map { points[$0] }
         return front.map { candidate, values in
             let method = candidate.recipe.split(separator: "\n").first { $0.hasPrefix("merge_method:") }.map { String($0.dropFirst(13)).trimmingCharacters(in: .whitespaces) } ?? "?"
             let own = scores[candidate.id] ?? []
-            let costs = (try? Recipe(yaml: candidate.recipe, file: folder.spacePath)).flatMap { try? MergePlan(recipe: $0, file: folder.spacePath) }.map(CandidateCosts.init)
+            let costs = !withCosts ? nil : (try? Recipe(yaml: candidate.recipe, file: folder.spacePath)).flatMap { try? MergePlan(recipe: $0, file: folder.spacePath) }.map(CandidateCosts.init)
             return FrontEntry(id: candidate.id, method: method, objectives: zip(order, values).map { ($0.0, $1) },
                               calibration: own.filter { $0.split == .calibration }.map { ($0.task + ":" + $0.metric, $0.value) },
                               holdout: own.filter { $0.split == .holdout }.map { ($0.task + ":" + $0.metric, $0.value) }, costs: costs)

@@ -80,8 +80,8 @@ public final class SearchEngine {
     /// Candidate ids by seq, and duplicates waiting for their original's result.
     var ids: [Int: Int] = [:]
     var waitingDuplicates: [Int: [Int]] = [:]
-    /// The Pareto front of the candidates told so far (objectives as stated), in tell order.
-    var front: [(id: Int, values: [Double])] = []
+    /// The Pareto front of the candidates told so far (minimized objectives, candidate ids).
+    var front = ParetoFront<Int>()
     var holdoutScored: Set<Int> = []
     /// Told candidates that entered the front and still need their holdout scores. Rebuilt on
     /// resume too: a crash between a tell and its holdout result must not lose the scoring.
@@ -130,13 +130,14 @@ public final class SearchEngine {
                 context.space.objectives.map { objective in records.first { $0.name == objective.name }?.value ?? .nan }
             } : nil
             if candidate.seq < told {
-                if let values, candidate.status != .duplicate, enteredFront(id: candidate.id, values: values), !holdouts.contains(candidate.id) {
+                if let values, candidate.status != .duplicate, enteredFront(id: candidate.id, minimized: ObjectiveValues.minimized(values, space: context.space)),
+                   !holdouts.contains(candidate.id) {
                     holdoutQueue.append(candidate.id)
                 }
             } else {
                 ready[candidate.seq] = Evaluation(genome: candidate.genome, objectives: values.map { ObjectiveValues.minimized($0, space: context.space) })
             }
-            if let first = values?.first { best = best.map { context.space.objectives[0].maximize ? max($0, first) : min($0, first) } ?? first }
+            noteBest(values)
         }
         started = evaluations
     }
@@ -160,9 +161,9 @@ public final class SearchEngine {
             try proposeWhilePossible()
             while let evaluation = ready.removeValue(forKey: told) {
                 try optimizer.tell([evaluation])
-                if let values = evaluation.objectives, let id = ids[told], try archive.candidate(id: id)?.status == .done {
-                    let natural = zip(values, context.space.objectives).map { $1.maximize ? -$0 : $0 }
-                    if enteredFront(id: id, values: natural) && !holdoutScored.contains(id) { holdoutQueue.append(id) }
+                if let values = evaluation.objectives, let id = ids[told], try archive.candidate(id: id)?.status == .done,
+                   enteredFront(id: id, minimized: values), !holdoutScored.contains(id) {
+                    holdoutQueue.append(id)
                 }
                 told += 1
                 try proposeWhilePossible()
@@ -285,7 +286,7 @@ public final class SearchEngine {
                            now: Date().timeIntervalSince1970)
         evaluations += 1
         if error != nil { failures += 1 }
-        if let first = values?.first { best = best.map { context.space.objectives[0].maximize ? max($0, first) : min($0, first) } ?? first }
+        noteBest(values)
         let minimized = values.map { ObjectiveValues.minimized($0, space: context.space) }
         ready[seq] = Evaluation(genome: genomes[seq] ?? [], objectives: minimized)
         for duplicate in waitingDuplicates.removeValue(forKey: id) ?? [] {
@@ -293,21 +294,17 @@ public final class SearchEngine {
         }
     }
 
-    /// Whether a told candidate is on the front of everything told so far (objectives as stated).
-    func enteredFront(id: Int, values: [Double]) -> Bool {
-        let signs = context.space.objectives.map { $0.maximize ? -1.0 : 1.0 }
-        func dominates(_ a: [Double], _ b: [Double]) -> Bool {
-            var strictly = false
-            for (i, sign) in signs.enumerated() {
-                if sign * a[i] > sign * b[i] { return false }
-                if sign * a[i] < sign * b[i] { strictly = true }
-            }
-            return strictly
-        }
-        // Whatever dominates the new point is on the front or dominated by a member of it.
-        if front.contains(where: { dominates($0.values, values) || $0.values == values }) { return false }
-        front.removeAll { dominates(values, $0.values) }
-        front.append((id, values))
-        return true
+    /// Whether a told candidate is on the front of everything told so far: no earlier candidate
+    /// dominates it or has the same objectives (whatever dominates it is on the front, or is
+    /// dominated by a member of it).
+    func enteredFront(id: Int, minimized: [Double]) -> Bool {
+        if front.objectives.contains(minimized) { return false }
+        return front.insert(id, objectives: minimized)
+    }
+
+    /// Keeps `best`, the best value of the first objective seen.
+    func noteBest(_ values: [Double]?) {
+        guard let first = values?.first else { return }
+        best = best.map { context.space.objectives[0].maximize ? max($0, first) : min($0, first) } ?? first
     }
 }

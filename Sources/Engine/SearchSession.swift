@@ -16,7 +16,7 @@ public enum SearchSession {
     }
 
     /// The run's thread layout: workers × threads per worker ≤ cores, fixed for the run (DESIGN.md §4).
-    public static func threadLayout(workers: Int) -> (workers: Int, blasThreads: Int) {
+    public static func threadLayout(workers: Int) -> (workers: Int, threadsPerWorker: Int) {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let workers = max(1, workers)
         return (workers, max(1, cores / workers))
@@ -31,17 +31,17 @@ public enum SearchSession {
         // OpenBLAS single-threaded; each worker spreads its linear layers over its own threads in
         // fixed slices, so scores do not depend on the layout (DecoderModel.threads).
         BLASThreads.set(1)
-        let context = try SearchContext(space: space, threadsPerWorker: layout.blasThreads)
+        let context = try SearchContext(space: space, threadsPerWorker: layout.threadsPerWorker)
         let archive = try SQLiteArchive(path: folder.archivePath)
         let info = try archive.runInfo()
         if info.isEmpty {
             try archive.setRunInfo(["seed": "\(space.optimizer.seed)", "optimizer": space.optimizer.name.rawValue,
-                                    "workers": "\(layout.workers)", "threads_per_worker": "\(layout.blasThreads)", "blas_threads": "1",
+                                    "workers": "\(layout.workers)", "threads_per_worker": "\(layout.threadsPerWorker)", "blas_threads": "1",
                                     "dimension": "\(context.codec.dimension)", "space": space.name])
         }
         try archive.setRunInfo(["budget": "\(evaluations)"])
         try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: info.isEmpty ? "start" : "resume",
-                                    message: "workers \(layout.workers) × threads \(layout.blasThreads), budget \(evaluations)"))
+                                    message: "workers \(layout.workers) × threads \(layout.threadsPerWorker), budget \(evaluations)"))
         let engine = try SearchEngine(context: context, archive: archive, settings: SearchEngine.Settings(workers: layout.workers, evaluations: evaluations, time: time))
         let ending = try engine.run(shouldStop: { stop.isSet }, progress: progress)
         try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "stop", message: ending.rawValue))
