@@ -17,19 +17,34 @@ public struct CommandFailure: LocatedError, Equatable {
 /// from the last JSON object the command printed on stdout.
 struct CommandTask {
     let task: FitnessFile.Task
+    /// Cancelling it stops the command (its whole process group); `run` then throws `CancellationError`.
+    var cancellation: Cancellation?
+
+    init(task: FitnessFile.Task, cancellation: Cancellation? = nil) {
+        self.task = task
+        self.cancellation = cancellation
+    }
 
     func run(model: String) throws -> Double {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("amalgam-\(task.name)-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: out) }
         let argv = task.run.map { $0.replacingOccurrences(of: "{model}", with: model).replacingOccurrences(of: "{out}", with: out) }
-        let (status, stdout, stderr, timedOut) = try execute(argv)
-        let lastErrors = stderr.split(separator: "\n").suffix(5).map(String.init)
+        let result: ChildProcess.Result
+        do {
+            result = try ChildProcess(argv: argv, timeout: task.timeout).run(cancellation: cancellation)
+        } catch {
+            throw CommandFailure(file: task.name, field: "run", message: "\(argv[0]) cannot be started (\(error.reason))", lastErrors: [])
+        }
+        if result.cancelled { throw CancellationError() }
+        let stdout = String(decoding: result.stdout, as: UTF8.self)
+        let lastErrors = String(decoding: result.stderr, as: UTF8.self).split(separator: "\n").suffix(5).map(String.init)
         func fail(_ message: String) -> CommandFailure {
             CommandFailure(file: task.name, field: "run", message: message + (lastErrors.isEmpty ? "" : "; stderr: " + lastErrors.joined(separator: " | ")), lastErrors: lastErrors)
         }
-        if timedOut { throw fail("\(argv[0]) did not finish within \(Int(task.timeout)) s and was stopped") }
-        guard status == 0 else { throw fail("\(argv[0]) exited with status \(status)") }
+        if result.timedOut { throw fail("\(argv[0]) timed out after \(formatDuration(task.timeout)) and was stopped") }
+        if let signal = result.signal { throw fail("\(argv[0]) was killed by signal \(signal)") }
+        guard result.status == 0 else { throw fail("\(argv[0]) exited with status \(result.status ?? -1)") }
         let document: JSONValue
         if let pattern = task.scoreFile {
             let glob = pattern.replacingOccurrences(of: "{out}", with: out).replacingOccurrences(of: "{model}", with: model)
@@ -43,44 +58,6 @@ struct CommandTask {
         }
         guard let value = Self.lookup(task.scorePath, in: document) else { throw fail("the output has no number at \(task.scorePath)") }
         return value
-    }
-
-    /// Runs `argv` (the first element looked up on PATH when it has no slash) with the timeout.
-    private func execute(_ argv: [String]) throws -> (Int32, String, String, Bool) {
-        let process = Process()
-        if argv[0].contains("/") {
-            process.executableURL = URL(fileURLWithPath: argv[0])
-            process.arguments = Array(argv.dropFirst())
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = argv
-        }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        do {
-            try process.run()
-        } catch {
-            throw CommandFailure(file: task.name, field: "run", message: "\(argv[0]) cannot be started (\(error.localizedDescription))", lastErrors: [])
-        }
-        nonisolated(unsafe) var stdout = Data(), stderr = Data()
-        let readers = DispatchGroup()
-        DispatchQueue.global().async(group: readers) { stdout = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: readers) { stderr = err.fileHandleForReading.readDataToEndOfFile() }
-        var timedOut = false
-        if finished.wait(timeout: .now() + task.timeout) == .timedOut {
-            timedOut = true
-            process.terminate()
-            if finished.wait(timeout: .now() + 5) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                finished.wait()
-            }
-        }
-        readers.wait()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self), timedOut)
     }
 
     /// The number at a dotted path; keys may contain commas (`results.gsm8k.exact_match,strict-match`).

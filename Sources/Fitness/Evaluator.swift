@@ -40,6 +40,9 @@ public struct Evaluator {
     public let prefixToken: Int
     /// The model's folder on disk, given to command tasks as `{model}`.
     public let modelPath: String?
+    /// Checked between examples (and handed to command tasks): once cancelled, `score` throws
+    /// `CancellationError` instead of finishing the task.
+    public var cancellation: Cancellation?
 
     public init(model: DecoderModel, tokenizer: Tokenizer, prefixToken: Int, modelPath: String? = nil) {
         self.model = model
@@ -63,7 +66,7 @@ public struct Evaluator {
 
     private func command(_ task: FitnessFile.Task, _ split: FitnessFile.Split) throws -> TaskScore {
         guard let modelPath else { throw FitnessError(file: task.name, field: "run", "command tasks need the model as a folder on disk") }
-        let value = try CommandTask(task: task).run(model: modelPath)
+        let value = try CommandTask(task: task, cancellation: cancellation).run(model: modelPath)
         return TaskScore(task: task.name, split: split, metric: task.metric, value: value, stderr: nil, n: 1,
                          samples: [.object(JSONObject(["score": .number(JSONNumber(value))]))])
     }
@@ -120,6 +123,7 @@ public struct Evaluator {
         var correct: [Double] = []
         var samples: [JSONValue] = []
         for row in rows {
+            try cancellation?.check()
             let context = try data.string(row, "context")
             guard let choices = row.object["choices"]?.array?.compactMap(\.string), choices.count >= 2,
                   choices.count == row.object["choices"]?.array?.count else {
@@ -149,6 +153,7 @@ public struct Evaluator {
         var total = 0.0, tokens = 0, words = 0, bytes = 0
         var samples: [JSONValue] = []
         for row in rows {
+            try cancellation?.check()
             let text = try data.string(row, "text")
             let ids = tokenizer.encode(text)
             let ll = try logLikelihoods(context: [prefixToken], continuations: [ids])[0]
@@ -205,6 +210,7 @@ public struct Evaluator {
         var matches: [Double] = []
         var samples: [JSONValue] = []
         for row in rows {
+            try cancellation?.check()
             let prompt = try data.string(row, "prompt")
             let answer = try data.string(row, "answer")
             let text = try greedy(prompt: prompt, maxTokens: task.maxTokens, stop: task.stop).text

@@ -42,7 +42,7 @@ import Tensors
             return failure?.message == "sh exited with status 1; stderr: boom" && failure?.lastErrors == ["boom"]
         }
         #expect { try CommandTask(task: task(name, run: ["sleep", "30"], score: "x", timeout: 1)).run(model: "/m") } throws: {
-            ($0 as? CommandFailure)?.message == "sleep did not finish within 1 s and was stopped"
+            ($0 as? CommandFailure)?.message == "sleep timed out after 1s and was stopped"
         }
         #expect { try CommandTask(task: task(name, run: ["echo", "garbage {"], score: "x")).run(model: "/m") } throws: {
             ($0 as? CommandFailure)?.message == "echo printed no JSON object on stdout"

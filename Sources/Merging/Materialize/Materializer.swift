@@ -45,9 +45,12 @@ public struct Materializer: Sendable {
 
     /// Merges every tensor into `arena` under its output name. With `roundingToOutputDType` the
     /// values are rounded through each tensor's output dtype, so the arena holds exactly what a
-    /// model written by `write` would load as.
-    public func materialize(into arena: TensorArena, roundingToOutputDType: Bool = true, progress: ((Int, Int) -> Void)? = nil) throws {
+    /// model written by `write` would load as. Once `cancellation` is cancelled, the next tensor
+    /// is not merged and `CancellationError` is thrown.
+    public func materialize(into arena: TensorArena, roundingToOutputDType: Bool = true, cancellation: Cancellation? = nil,
+                            progress: ((Int, Int) -> Void)? = nil) throws {
         for (index, tensor) in plan.tensors.enumerated() {
+            try cancellation?.check()
             let buffer = arena.buffer(tensor.name, count: tensor.elementCount)
             try merge(tensor, into: buffer)
             if roundingToOutputDType { Self.round(buffer, to: tensor.outDType, threads: threads) }
@@ -72,12 +75,13 @@ public struct Materializer: Sendable {
     }
 
     /// Merges every tensor and writes it through `writer`, reusing one Float32 buffer as large as
-    /// the largest tensor.
-    public func write(to writer: SafetensorsWriter, progress: ((Int, Int) -> Void)? = nil) throws {
+    /// the largest tensor; `cancellation` is checked between tensors.
+    public func write(to writer: SafetensorsWriter, cancellation: Cancellation? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
         let largest = plan.tensors.map(\.elementCount).max() ?? 0
         let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(largest, 1))
         defer { buffer.deallocate() }
         for (index, tensor) in plan.tensors.enumerated() {
+            try cancellation?.check()
             let out = UnsafeMutableBufferPointer(rebasing: buffer[0..<tensor.elementCount])
             try merge(tensor, into: out)
             try writer.write(tensor.name, values: UnsafeBufferPointer(out), threads: threads)

@@ -14,14 +14,17 @@ public struct MergedModelWriter {
         self.maxShardSize = maxShardSize
     }
 
-    public func write(to destination: String, replacing: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws {
+    /// Writes the folder; when `cancellation` is cancelled between tensors, nothing is left behind
+    /// and `CancellationError` is thrown.
+    public func write(to destination: String, replacing: Bool = false, cancellation: Cancellation? = nil,
+                      progress: ((Int, Int) -> Void)? = nil) throws {
         let plan = materializer.plan
         if FileManager.default.fileExists(atPath: destination), !replacing {
             throw ModelFolderError(file: destination, "already exists; choose another folder or remove it")
         }
         let staging = try StagingDirectory(destination: destination)
         let writer = try SafetensorsWriter(directory: staging.path, layout: materializer.layout(maxShardSize: maxShardSize))
-        try materializer.write(to: writer, progress: progress)
+        try materializer.write(to: writer, cancellation: cancellation, progress: progress)
 
         let source = plan.models[plan.configModel]
         guard var config = source.folder.config else {

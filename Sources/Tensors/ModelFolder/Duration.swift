@@ -12,3 +12,13 @@ public func parseDuration(_ text: String) -> Double? {
     guard let value = Double(body), value > 0, value.isFinite else { return nil }
     return value * unit
 }
+
+/// Seconds as the shortest duration text `parseDuration` reads back: `7200` → `2h`, `90` → `90s`,
+/// `1800` → `30m`, `1.5` → `1.5s`.
+public func formatDuration(_ seconds: Double) -> String {
+    for (scale, unit) in [(86400.0, "d"), (3600, "h"), (60, "m")] where seconds >= scale && seconds.truncatingRemainder(dividingBy: scale) == 0 {
+        return "\(Int(seconds / scale))\(unit)"
+    }
+    if seconds == seconds.rounded(), abs(seconds) < 1e15 { return "\(Int(seconds))s" }
+    return "\(seconds)s"
+}
