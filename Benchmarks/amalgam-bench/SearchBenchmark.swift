@@ -84,7 +84,7 @@ struct SearchBenchmark: ParsableCommand {
     func search(_ space: SearchSpace, in path: String) throws -> (ending: SearchEngine.Ending, statistics: SearchEngine.Statistics) {
         let folder = try RunFolder.create(path: path, space: space, force: true)
         return try SearchSession.run(folder: folder, space: space, workers: space.workers, evaluations: space.evaluations, time: nil,
-                                     stop: SearchSession.StopFlag()) { _ in }
+                                     stop: Cancellation()) { _ in }
     }
 
     /// Runs the search and returns the holdout accuracy of its calibration-best candidate.

@@ -2,6 +2,7 @@ import Archive
 import Fitness
 import Foundation
 import Search
+import Tensors
 
 /// The search loop (DESIGN.md §1, §4): the optimizer proposes, the codec decodes, the worker
 /// pool merges and scores, the archive records, and results are told back in candidate order.
@@ -15,6 +16,29 @@ import Search
 /// On resume the last checkpoint is decoded and the results recorded since are told again in
 /// order; candidates left running by a dead process are evaluated again (their result was never
 /// committed), and no recorded evaluation runs twice.
+///
+/// The coordinator is a state machine (`Phase`): running → finishing | draining | cancelling →
+/// stopped, with one exit condition per phase. Each kind of pending work is either drained or left
+/// for `resume`, never waited on by a loop that cannot make progress:
+/// - running: holdout scoring of new front members, then pending candidates while the evaluation
+///   budget allows. When the budget is spent or the optimizer has nothing more to propose, it
+///   finishes; when the time budget is spent, it drains; on a stop request, it cancels.
+/// - finishing (budget, converged): no new candidate starts; evaluations in flight complete and
+///   are told; the holdout scoring of every front member runs. Stops when nothing is in flight
+///   and no holdout scoring is queued: the archive is complete.
+/// - draining (time): nothing new starts; what is in flight completes and is recorded. Holdout
+///   scoring still queued is left for `resume`, which queues it again.
+/// - cancelling (SIGINT, SIGTERM): the rule is *abandon*. Work in flight is cancelled — merges
+///   stop between tensors, scoring between examples, command tasks are killed as process groups —
+///   so a stop takes seconds even when an evaluation takes hours. An evaluation that completes
+///   before its cancellation takes effect is recorded as usual; an abandoned one leaves its
+///   candidate pending, to be evaluated by `resume`. Stops when nothing is in flight, or after
+///   `abandonAfter` seconds whatever the workers do (their candidates are put back to pending).
+/// Everything recorded is already in the archive (each result is committed as it arrives, the
+/// optimizer checkpointed with every proposal), so stopping needs no extra checkpoint.
+/// The loop blocks on the pool (a result, a stop request, or the next progress tick) and only
+/// when something is in flight; a phase with nothing in flight and nothing to start is over, and
+/// if it somehow were not, the run ends with an error rather than spinning.
 public final class SearchEngine {
     public struct Settings: Sendable {
         public var workers: Int
@@ -22,6 +46,8 @@ public final class SearchEngine {
         public var evaluations: Int
         /// Wall-time budget for this process, in seconds.
         public var time: Double?
+        /// How long a stop waits for cancelled work to come back before it leaves it behind.
+        public var abandonAfter = 10.0
 
         public init(workers: Int, evaluations: Int, time: Double?) {
             self.workers = workers
@@ -67,6 +93,29 @@ public final class SearchEngine {
         case converged = "the optimizer stopped"
     }
 
+    /// Where the coordinator is (see the type's doc comment for each phase's rule).
+    enum Phase: Equatable {
+        case running
+        case finishing(Ending)
+        case draining(Ending)
+        case cancelling(Ending)
+        case stopped(Ending)
+    }
+
+    /// A finished candidate as the optimizer is told it.
+    enum Outcome: Equatable {
+        /// Its objectives as the optimizer minimizes them.
+        case done(minimized: [Double])
+        case failed
+
+        var minimized: [Double]? {
+            switch self {
+            case .done(let values): values
+            case .failed: nil
+            }
+        }
+    }
+
     let context: SearchContext
     let archive: SQLiteArchive
     let settings: Settings
@@ -74,12 +123,22 @@ public final class SearchEngine {
     let lookAhead: Int
     var asked = 0
     var told = 0
-    /// Minimized objective vectors of recorded results waiting for earlier ones to be told, by seq.
+    /// Results waiting for earlier ones to be told, by seq.
     var ready: [Int: Evaluation] = [:]
     var genomes: [Int: Genome] = [:]
-    /// Candidate ids by seq, and duplicates waiting for their original's result.
+    /// Candidate ids by seq and seqs by id.
     var ids: [Int: Int] = [:]
+    var seqs: [Int: Int] = [:]
+    /// Seqs of duplicates (they share their original's result and front entry).
+    var duplicates: Set<Int> = []
+    /// Duplicates waiting for their original's result, by the original's id.
     var waitingDuplicates: [Int: [Int]] = [:]
+    /// Finished candidates' outcomes, by id (what a later duplicate of them is told).
+    var outcomes: [Int: Outcome] = [:]
+    /// Candidates to evaluate, in seq order (ids).
+    var pending: [Int] = []
+    /// Candidates being evaluated by a worker (ids).
+    var running: Set<Int> = []
     /// The Pareto front of the candidates told so far (minimized objectives, candidate ids).
     var front = ParetoFront<Int>()
     var holdoutScored: Set<Int> = []
@@ -103,113 +162,109 @@ public final class SearchEngine {
         } else {
             optimizer = try SearchOptimizer.make(space: space, genes: context.codec.genes)
         }
+        // One coordinator per run (RunLock): anything still marked running was left by a dead process.
         _ = try archive.requeueRunning()
         try restore()
     }
 
-    /// Rebuilds the coordinator's books from the archive: proposals, results not yet told, the
-    /// front of what was told.
+    /// Rebuilds the coordinator's books from the archive: proposals, what is pending, results
+    /// not yet told, and the front (and holdout queue) of what was told.
     func restore() throws {
         let candidates = try archive.candidates()
         asked = candidates.count
         let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
-        let holdouts = Set(try archive.scores(candidate: nil).filter { $0.split == .holdout }.map(\.candidate))
-        holdoutScored = holdouts
-        let byId = Dictionary(uniqueKeysWithValues: candidates.map { ($0.id, $0) })
+        holdoutScored = Set(try archive.scores(candidate: nil).filter { $0.split == .holdout }.map(\.candidate))
+        for candidate in candidates where candidate.status == .done || candidate.status == .failed {
+            evaluations += 1
+            if candidate.status == .failed {
+                failures += 1
+                outcomes[candidate.id] = .failed
+            } else {
+                let records = objectives[candidate.id] ?? []
+                let values = context.space.objectives.map { objective in records.first { $0.name == objective.name }?.value ?? .nan }
+                outcomes[candidate.id] = .done(minimized: ObjectiveValues.minimized(values, space: context.space))
+                noteBest(values)
+            }
+        }
         for candidate in candidates {
             ids[candidate.seq] = candidate.id
+            seqs[candidate.id] = candidate.seq
             genomes[candidate.seq] = candidate.genome
-            if candidate.status == .done || candidate.status == .failed { evaluations += 1 }
-            if candidate.status == .failed { failures += 1 }
-            let resolved = candidate.status == .duplicate ? candidate.duplicateOf.flatMap { byId[$0] } : candidate
-            guard let resolved, resolved.status == .done || resolved.status == .failed else {
-                if candidate.status == .duplicate, let original = candidate.duplicateOf { waitingDuplicates[original, default: []].append(candidate.seq) }
-                continue
-            }
-            let values = resolved.status == .done ? objectives[resolved.id].map { records in
-                context.space.objectives.map { objective in records.first { $0.name == objective.name }?.value ?? .nan }
-            } : nil
-            if candidate.seq < told {
-                if let values, candidate.status != .duplicate, enteredFront(id: candidate.id, minimized: ObjectiveValues.minimized(values, space: context.space)),
-                   !holdouts.contains(candidate.id) {
-                    holdoutQueue.append(candidate.id)
+            var outcome = outcomes[candidate.id]
+            switch candidate.status {
+            case .pending: pending.append(candidate.id)
+            case .duplicate:
+                duplicates.insert(candidate.seq)
+                if let original = candidate.duplicateOf {
+                    outcome = outcomes[original]
+                    if outcome == nil { waitingDuplicates[original, default: []].append(candidate.seq) }
                 }
-            } else {
-                ready[candidate.seq] = Evaluation(genome: candidate.genome, objectives: values.map { ObjectiveValues.minimized($0, space: context.space) })
+            case .running, .done, .failed: break
             }
-            noteBest(values)
+            guard let outcome else { continue }
+            let evaluation = Evaluation(genome: candidate.genome, objectives: outcome.minimized)
+            if candidate.seq < told { noteTold(seq: candidate.seq, evaluation) } else { ready[candidate.seq] = evaluation }
         }
         started = evaluations
     }
 
-    /// Runs until the budget is spent, time runs out, `shouldStop` says so, or the optimizer ends.
-    public func run(shouldStop: @escaping @Sendable () -> Bool, progress: (Progress) -> Void) throws -> Ending {
+    /// Runs until the budget is spent, time runs out, `stop` is cancelled, or the optimizer ends.
+    public func run(stop: Cancellation, progress: (Progress) -> Void) throws -> Ending {
         let pool = WorkerPool(context: context, workers: settings.workers)
         defer { pool.close() }
+        let wakeKey = stop.onCancel { pool.wake() }
+        defer { stop.remove(wakeKey) }
         let start = Date()
         let startEvaluations = evaluations
-        var ending: Ending?
         var lastProgress = Date.distantPast
         var waiting = 0.0
+        var cancelledAt: Date?
         statistics.workers = settings.workers
         defer {
             statistics.wall = Date().timeIntervalSince(start)
             statistics.coordinator = statistics.wall - waiting
         }
+        var phase = Phase.running
         while true {
-            // Tell in order; after each tell, propose as far as the look-ahead allows.
-            try proposeWhilePossible()
-            while let evaluation = ready.removeValue(forKey: told) {
-                try optimizer.tell([evaluation])
-                if let values = evaluation.objectives, let id = ids[told], try archive.candidate(id: id)?.status == .done,
-                   enteredFront(id: id, minimized: values), !holdoutScored.contains(id) {
-                    holdoutQueue.append(id)
-                }
-                told += 1
-                try proposeWhilePossible()
-            }
+            try tellReady()
             let elapsed = Date().timeIntervalSince(start)
-            if ending == nil {
-                if shouldStop() { ending = .stopped }
-                else if let time = settings.time, elapsed >= time { ending = .time }
+            let next = nextPhase(after: phase, stopRequested: stop.isCancelled, elapsed: elapsed, inFlight: pool.inFlight,
+                                 abandoned: cancelledAt.map { Date().timeIntervalSince($0) >= settings.abandonAfter } ?? false)
+            if case .cancelling = next, cancelledAt == nil {
+                cancelledAt = Date()
+                pool.cancellation.cancel()
             }
-            // Dispatch: holdout scoring of new front members first, then pending candidates.
-            while ending == nil, pool.idle > 0 {
-                if !holdoutQueue.isEmpty {
-                    let id = holdoutQueue.removeFirst()
-                    guard let record = try archive.candidate(id: id) else { continue }
-                    let decoded = try context.codec.decode(record.genome)
-                    holdoutScored.insert(id)
-                    pool.submit(WorkerPool.Job(candidate: id, seq: record.seq, decoded: decoded, split: .holdout))
-                    continue
+            phase = next
+            if case .stopped(let ending) = phase {
+                // Whatever is still running was abandoned: its candidate is evaluated on resume.
+                for id in running.sorted() { try archive.requeue(candidate: id) }
+                return ending
+            }
+            switch phase {
+            case .running: try dispatch(pool, candidates: true)
+            case .finishing: try dispatch(pool, candidates: false)
+            case .draining, .cancelling, .stopped: break
+            }
+            if pool.inFlight == 0 {
+                // Nothing to wait for: this phase is over. Anything else is a bug, and spinning on it
+                // would hide it, so the run ends with the books in the message.
+                let again = nextPhase(after: phase, stopRequested: stop.isCancelled, elapsed: Date().timeIntervalSince(start), inFlight: 0, abandoned: false)
+                guard again != phase else {
+                    throw ArchiveError(file: archive.path, "the search cannot make progress (asked \(asked), told \(told), pending \(pending.count), "
+                                       + "holdout queue \(holdoutQueue.count), started \(started) of \(settings.evaluations)); resume it to continue")
                 }
-                guard started < settings.evaluations, let record = try archive.claim(worker: 0, now: Date().timeIntervalSince1970) else { break }
-                started += 1
-                do {
-                    pool.submit(WorkerPool.Job(candidate: record.id, seq: record.seq, decoded: try context.codec.decode(record.genome), split: .calibration))
-                } catch {
-                    try store(id: record.id, seq: record.seq, outcome: EvaluationOutcome(error: "\(error)"))
-                }
+                continue
             }
-            if pool.inFlight == 0 && holdoutQueue.isEmpty {
-                if ending != nil { break }
-                if started >= settings.evaluations && ready[told] == nil { ending = .budget; break }
-                if optimizer.termination != nil && asked == told { ending = .converged; break }
-                if ready[told] == nil && asked == told { ending = .converged; break }
-            }
+            var wakeAt = Date().addingTimeInterval(1)
+            if let time = settings.time { wakeAt = min(wakeAt, start.addingTimeInterval(time)) }
+            if let cancelledAt { wakeAt = min(wakeAt, cancelledAt.addingTimeInterval(settings.abandonAfter)) }
             let waitStart = Date()
-            let finished = pool.results(waiting: 0.2)
+            let finished = pool.results(until: wakeAt)
             waiting += Date().timeIntervalSince(waitStart)
-            for done in finished {
-                statistics.workerBusy += done.outcome.seconds
-                if done.job.split == .holdout {
-                    try archive.addScores(done.outcome.scores.map { score($0, candidate: done.job.candidate) })
-                } else {
-                    try store(id: done.job.candidate, seq: done.job.seq, outcome: done.outcome)
-                }
-            }
+            for done in finished { try collect(done) }
             if Date().timeIntervalSince(lastProgress) >= 1 {
                 lastProgress = Date()
+                let elapsed = Date().timeIntervalSince(start)
                 let done = evaluations - startEvaluations
                 let rate = elapsed > 0 ? Double(done) / elapsed * 3600 : 0
                 let remaining = max(0, settings.evaluations - evaluations)
@@ -218,7 +273,91 @@ public final class SearchEngine {
                                   etaSeconds: rate > 0 ? Double(remaining) / rate * 3600 : nil))
             }
         }
-        return ending ?? .budget
+    }
+
+    /// The phase after `phase`, from the stop flag, the clock and the books. A stop request wins
+    /// over everything; the time budget over the evaluation budget.
+    func nextPhase(after phase: Phase, stopRequested: Bool, elapsed: Double, inFlight: Int, abandoned: Bool) -> Phase {
+        let timeUp = settings.time.map { elapsed >= $0 } ?? false
+        switch phase {
+        case .stopped:
+            return phase
+        case .cancelling(let ending):
+            return inFlight == 0 || abandoned ? .stopped(ending) : phase
+        case .draining(let ending):
+            if stopRequested { return nextPhase(after: .cancelling(.stopped), stopRequested: true, elapsed: elapsed, inFlight: inFlight, abandoned: false) }
+            return inFlight == 0 ? .stopped(ending) : phase
+        case .finishing(let ending):
+            if stopRequested || timeUp { return nextPhase(after: .running, stopRequested: stopRequested, elapsed: elapsed, inFlight: inFlight, abandoned: false) }
+            return inFlight == 0 && holdoutQueue.isEmpty ? .stopped(ending) : phase
+        case .running:
+            if stopRequested { return inFlight == 0 ? .stopped(.stopped) : .cancelling(.stopped) }
+            if timeUp { return inFlight == 0 ? .stopped(.time) : .draining(.time) }
+            if started >= settings.evaluations { return .finishing(.budget) }
+            // asked == told right after `tellReady`: the optimizer proposed nothing more.
+            if pending.isEmpty && asked == told { return .finishing(.converged) }
+            return .running
+        }
+    }
+
+    /// Tells every result that is next in candidate order and, after each, proposes as far as
+    /// the look-ahead allows.
+    func tellReady() throws {
+        try proposeWhilePossible()
+        while let evaluation = ready.removeValue(forKey: told) {
+            try optimizer.tell([evaluation])
+            noteTold(seq: told, evaluation)
+            told += 1
+            try proposeWhilePossible()
+        }
+    }
+
+    /// Hands work to idle workers: holdout scoring of new front members first, then (with
+    /// `candidates`) pending candidates while the evaluation budget allows.
+    func dispatch(_ pool: WorkerPool, candidates: Bool) throws {
+        while pool.hasIdleWorker {
+            if !holdoutQueue.isEmpty {
+                let id = holdoutQueue.removeFirst()
+                guard let seq = seqs[id], let genome = genomes[seq] else { continue }
+                holdoutScored.insert(id)
+                _ = pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: try context.codec.decode(genome), split: .holdout))
+                continue
+            }
+            guard candidates, started < settings.evaluations, let id = pending.first, let seq = seqs[id], let genome = genomes[seq] else { return }
+            pending.removeFirst()
+            started += 1
+            let decoded: GenomeCodec.Candidate
+            do {
+                decoded = try context.codec.decode(genome)
+            } catch {
+                try store(id: id, seq: seq, outcome: EvaluationOutcome(error: "\(error)"))
+                continue
+            }
+            guard let worker = pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .calibration)) else { return }
+            try archive.start(candidate: id, worker: worker, now: Date().timeIntervalSince1970)
+            running.insert(id)
+        }
+    }
+
+    /// Records what a worker handed back: a result, holdout scores, or an abandoned evaluation
+    /// (its candidate back to pending, for `resume`).
+    func collect(_ done: WorkerPool.Done) throws {
+        statistics.workerBusy += done.outcome.seconds
+        switch done.job.split {
+        case .holdout:
+            if !done.outcome.cancelled && !done.outcome.failed {
+                try archive.addScores(done.outcome.scores.map { score($0, candidate: done.job.candidate) })
+            }
+        case .calibration:
+            running.remove(done.job.candidate)
+            if done.outcome.cancelled {
+                try archive.requeue(candidate: done.job.candidate)
+                pending.insert(done.job.candidate, at: pending.firstIndex { (seqs[$0] ?? 0) > done.job.seq } ?? pending.endIndex)
+                started -= 1
+            } else {
+                try store(id: done.job.candidate, seq: done.job.seq, outcome: done.outcome)
+            }
+        }
     }
 
     func proposeWhilePossible() throws {
@@ -246,26 +385,21 @@ public final class SearchEngine {
             try archive.propose(records, checkpoint: CheckpointRecord(asked: asked + records.count, told: told, state: state))
             for record in records {
                 ids[record.seq] = record.id
+                seqs[record.id] = record.seq
                 genomes[record.seq] = record.genome
-                if let original = record.duplicateOf {
-                    if let result = try resolvedResult(of: original) {
-                        ready[record.seq] = Evaluation(genome: record.genome, objectives: result)
-                    } else {
-                        waitingDuplicates[original, default: []].append(record.seq)
-                    }
+                guard let original = record.duplicateOf else {
+                    pending.append(record.id)
+                    continue
+                }
+                duplicates.insert(record.seq)
+                if let outcome = outcomes[original] {
+                    ready[record.seq] = Evaluation(genome: record.genome, objectives: outcome.minimized)
+                } else {
+                    waitingDuplicates[original, default: []].append(record.seq)
                 }
             }
             asked += records.count
         }
-    }
-
-    /// A finished candidate's minimized objectives (nil inside: it failed); nil when it has not finished.
-    func resolvedResult(of id: Int) throws -> [Double]?? {
-        guard let record = try archive.candidate(id: id), record.status == .done || record.status == .failed else { return nil }
-        guard record.status == .done else { return .some(nil) }
-        let objectives = try archive.objectives(candidate: id)
-        let values = context.space.objectives.map { objective in objectives.first { $0.name == objective.name }?.value ?? .nan }
-        return .some(ObjectiveValues.minimized(values, space: context.space))
     }
 
     func score(_ score: TaskScore, candidate: Int) -> ScoreRecord {
@@ -287,19 +421,21 @@ public final class SearchEngine {
         evaluations += 1
         if error != nil { failures += 1 }
         noteBest(values)
-        let minimized = values.map { ObjectiveValues.minimized($0, space: context.space) }
-        ready[seq] = Evaluation(genome: genomes[seq] ?? [], objectives: minimized)
+        let result: Outcome = values.map { .done(minimized: ObjectiveValues.minimized($0, space: context.space)) } ?? .failed
+        outcomes[id] = result
+        ready[seq] = Evaluation(genome: genomes[seq] ?? [], objectives: result.minimized)
         for duplicate in waitingDuplicates.removeValue(forKey: id) ?? [] {
-            ready[duplicate] = Evaluation(genome: genomes[duplicate] ?? [], objectives: minimized)
+            ready[duplicate] = Evaluation(genome: genomes[duplicate] ?? [], objectives: result.minimized)
         }
     }
 
-    /// Whether a told candidate is on the front of everything told so far: no earlier candidate
-    /// dominates it or has the same objectives (whatever dominates it is on the front, or is
-    /// dominated by a member of it).
-    func enteredFront(id: Int, minimized: [Double]) -> Bool {
-        if front.objectives.contains(minimized) { return false }
-        return front.insert(id, objectives: minimized)
+    /// After telling candidate `seq`: it joins the front if nothing told before dominates or
+    /// equals it (duplicates share their original's entry), and a new front member is queued for
+    /// holdout scoring unless it has its holdout scores already.
+    func noteTold(seq: Int, _ evaluation: Evaluation) {
+        guard let values = evaluation.objectives, !duplicates.contains(seq), let id = ids[seq] else { return }
+        guard !front.objectives.contains(values), front.insert(id, objectives: values) else { return }
+        if !holdoutScored.contains(id) { holdoutQueue.append(id) }
     }
 
     /// Keeps `best`, the best value of the first objective seen.

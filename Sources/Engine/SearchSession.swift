@@ -1,20 +1,12 @@
 import Archive
 import Foundation
 import Search
-import Synchronization
+import Fitness
 import Tensors
 
 /// Starting, resuming and stopping a search in a run folder: what `amalgam search` and
 /// `amalgam resume` do, kept out of the command line so tests can drive it.
 public enum SearchSession {
-    /// A flag set by SIGINT/SIGTERM (or a test) and read by the engine between jobs.
-    public final class StopFlag: Sendable {
-        let flag = Atomic<Bool>(false)
-        public init() {}
-        public func set() { flag.store(true, ordering: .relaxed) }
-        public var isSet: Bool { flag.load(ordering: .relaxed) }
-    }
-
     /// The run's thread layout: workers × threads per worker ≤ cores, fixed for the run (DESIGN.md §4).
     public static func threadLayout(workers: Int) -> (workers: Int, threadsPerWorker: Int) {
         let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -24,7 +16,7 @@ public enum SearchSession {
 
     /// Runs (or continues) the search of `folder` until a budget is spent or `stop` is set.
     public static func run(folder: RunFolder, space: SearchSpace, workers: Int, evaluations: Int, time: Double?,
-                           stop: StopFlag, progress: (SearchEngine.Progress) -> Void) throws -> (ending: SearchEngine.Ending, statistics: SearchEngine.Statistics) {
+                           stop: Cancellation, progress: (SearchEngine.Progress) -> Void) throws -> (ending: SearchEngine.Ending, statistics: SearchEngine.Statistics) {
         let lock = try RunLock(runFolder: folder.path)
         defer { _ = lock }
         let layout = threadLayout(workers: workers)
@@ -43,20 +35,26 @@ public enum SearchSession {
         try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: info.isEmpty ? "start" : "resume",
                                     message: "workers \(layout.workers) × threads \(layout.threadsPerWorker), budget \(evaluations)"))
         let engine = try SearchEngine(context: context, archive: archive, settings: SearchEngine.Settings(workers: layout.workers, evaluations: evaluations, time: time))
-        let ending = try engine.run(shouldStop: { stop.isSet }, progress: progress)
+        let ending = try engine.run(stop: stop, progress: progress)
         try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "stop", message: ending.rawValue))
         return (ending, engine.statistics)
     }
 
-    /// Installs SIGINT and SIGTERM handlers that set `stop` (a second signal ends the process at once).
-    public static func stopOnSignals(_ stop: StopFlag) -> [DispatchSourceSignal] {
+    /// Installs SIGINT and SIGTERM handlers that cancel `stop`: the engine abandons the work in
+    /// flight and returns within seconds (SearchEngine's phases). A second signal ends the
+    /// process at once with status 130, after killing every command task's process group; the
+    /// archive stays consistent (each write is one transaction) and the run resumable.
+    public static func stopOnSignals(_ stop: Cancellation) -> [DispatchSourceSignal] {
         [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                if stop.isSet { _exit(130) }
-                stop.set()
-                FileHandle.standardError.write(Data("\nstopping after the evaluations in flight (again to stop at once)…\n".utf8))
+                if stop.isCancelled {
+                    ChildProcess.killAll()
+                    _exit(130)
+                }
+                FileHandle.standardError.write(Data("\nstopping: the evaluations in flight are abandoned and run again on resume (again to exit at once)…\n".utf8))
+                stop.cancel()
             }
             source.resume()
             return source

@@ -11,6 +11,8 @@ public struct EvaluationOutcome: Sendable {
     public var scores: [TaskScore] = []
     public var costs: CandidateCosts?
     public var error: String?
+    /// The work was abandoned (a stop request): neither a result nor a failure.
+    public var cancelled = false
     public var seconds = 0.0
 
     public var failed: Bool { error != nil }
@@ -30,20 +32,21 @@ public final class Workbench {
 
     /// Merges `candidate` into the arena and scores it on `split`'s tasks (and the extra metrics
     /// the objectives name). Every failure — a recipe the plan refuses, a non-finite score, a
-    /// command task's exit status — is returned as data, never thrown.
-    public func evaluate(_ candidate: GenomeCodec.Candidate, split: FitnessFile.Split) -> EvaluationOutcome {
-        evaluate(recipe: candidate.recipe, split: split)
+    /// command task's exit status — is returned as data, never thrown. Once `cancellation` is
+    /// cancelled the work stops at the next tensor or example and the outcome is `cancelled`.
+    public func evaluate(_ candidate: GenomeCodec.Candidate, split: FitnessFile.Split, cancellation: Cancellation? = nil) -> EvaluationOutcome {
+        evaluate(recipe: candidate.recipe, split: split, cancellation: cancellation)
     }
 
     /// Merges any recipe over the space's models and scores it (baselines such as equal-weight merges).
-    public func evaluate(recipe: Recipe, split: FitnessFile.Split) -> EvaluationOutcome {
+    public func evaluate(recipe: Recipe, split: FitnessFile.Split, cancellation: Cancellation? = nil) -> EvaluationOutcome {
         let start = Date()
         var outcome = EvaluationOutcome()
         do {
             let plan = try MergePlan(recipe: recipe, file: context.space.file, opened: context.folders)
             outcome.costs = CandidateCosts(plan: plan)
             let materializer = Materializer(plan: plan, threads: context.threadsPerWorker)
-            try materializer.materialize(into: arena)
+            try materializer.materialize(into: arena, cancellation: cancellation)
             var config = context.baseConfig
             config.set("num_hidden_layers", .number(JSONNumber(plan.layerCount)))
             let configuration = try DecoderConfiguration(config)
@@ -55,10 +58,11 @@ public final class Workbench {
             if tasks.contains(where: { $0.kind == .command }) {
                 // The only kind that needs the model on disk (DESIGN.md §3); removed afterwards.
                 let path = NSTemporaryDirectory() + "amalgam-candidate-\(UUID().uuidString)"
-                try MergedModelWriter(materializer: materializer).write(to: path)
+                try MergedModelWriter(materializer: materializer).write(to: path, cancellation: cancellation)
                 folder = path
             }
-            let evaluator = Evaluator(model: model, tokenizer: context.tokenizer, prefixToken: context.endOfText, modelPath: folder)
+            var evaluator = Evaluator(model: model, tokenizer: context.tokenizer, prefixToken: context.endOfText, modelPath: folder)
+            evaluator.cancellation = cancellation
             for task in tasks {
                 let score = try evaluator.score(task, split: split)
                 guard score.value.isFinite || task.kind == .perplexity && score.value == .infinity else {
@@ -71,6 +75,9 @@ public final class Workbench {
                     outcome.scores.append(try evaluator.score(extra, split: split))
                 }
             }
+        } catch is CancellationError {
+            outcome.cancelled = true
+            outcome.scores = []
         } catch {
             outcome.error = "\(error)"
             outcome.scores = []

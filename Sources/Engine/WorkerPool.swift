@@ -1,10 +1,15 @@
 import Fitness
 import Foundation
 import Search
+import Tensors
 
 /// A Dispatch pool of workers (DESIGN.md §4): each worker runs on its own serial queue with its
-/// own `Workbench` (arena allocated once, reused), takes jobs from a shared channel and hands
-/// outcomes back to the one coordinator, which alone touches the archive and the optimizer.
+/// own `Workbench` (arena allocated once, reused) and a slot the coordinator hands it one job
+/// through; outcomes go back to the one coordinator, which alone touches the archive and the
+/// optimizer. `submit` says which worker took a job, so the archive can record who ran a candidate.
+///
+/// `@unchecked Sendable`: every mutable field (`slots`, `done`, `woken`, `closed`) is read and
+/// written only with `condition` locked; `cancellation` is itself `Sendable`.
 final class WorkerPool: @unchecked Sendable {
     struct Job: Sendable {
         let candidate: Int
@@ -20,73 +25,94 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private let condition = NSCondition()
-    private var jobs: [Job] = []
+    /// The job each worker holds (taken or not yet), nil when the worker is idle.
+    private var slots: [Job?]
+    /// Outcomes not yet collected by the coordinator.
     private var done: [Done] = []
+    private var woken = false
     private var closed = false
-    private(set) var busy = 0
+    /// Cancelling it abandons every job in flight: merges stop between tensors, scoring between
+    /// examples, command tasks are killed as process groups; those jobs come back cancelled.
+    let cancellation = Cancellation()
     let size: Int
 
     init(context: SearchContext, workers: Int) {
         size = workers
+        slots = Array(repeating: nil, count: workers)
         for worker in 0..<workers {
             DispatchQueue(label: "amalgam.worker.\(worker)", qos: .userInitiated).async { [self] in
                 let bench = Workbench(context: context)
-                while let job = self.next() {
-                    let outcome = bench.evaluate(job.decoded, split: job.split)
+                while let job = self.next(worker) {
+                    let outcome = bench.evaluate(job.decoded, split: job.split, cancellation: self.cancellation)
                     self.finish(Done(job: job, worker: worker, outcome: outcome))
                 }
             }
         }
     }
 
-    /// Workers not running a job and no job waiting for them.
-    var idle: Int {
+    /// Whether some worker has no job.
+    var hasIdleWorker: Bool {
         condition.lock()
         defer { condition.unlock() }
-        return size - busy - jobs.count
+        return slots.contains { $0 == nil }
     }
 
-    func submit(_ job: Job) {
+    /// Hands `job` to the lowest-numbered idle worker and returns that worker; nil (and the job
+    /// is not taken) when every worker is busy.
+    func submit(_ job: Job) -> Int? {
         condition.lock()
-        jobs.append(job)
+        defer { condition.unlock() }
+        guard let worker = slots.firstIndex(where: { $0 == nil }) else { return nil }
+        slots[worker] = job
         condition.broadcast()
-        condition.unlock()
+        return worker
     }
 
-    private func next() -> Job? {
+    private func next(_ worker: Int) -> Job? {
         condition.lock()
         defer { condition.unlock() }
-        while jobs.isEmpty && !closed { condition.wait() }
-        if jobs.isEmpty { return nil }
-        busy += 1
-        return jobs.removeFirst()
+        while slots[worker] == nil && !closed { condition.wait() }
+        return slots[worker]
     }
 
     private func finish(_ result: Done) {
         condition.lock()
-        busy -= 1
+        slots[result.worker] = nil
         done.append(result)
         condition.broadcast()
         condition.unlock()
     }
 
-    /// Finished jobs, waiting up to `timeout` seconds for one when none is ready.
-    func results(waiting timeout: Double) -> [Done] {
+    /// Jobs handed out and not yet collected.
+    var inFlight: Int {
         condition.lock()
         defer { condition.unlock() }
-        if done.isEmpty && (busy > 0 || !jobs.isEmpty) { _ = condition.wait(until: Date(timeIntervalSinceNow: timeout)) }
+        return slots.count { $0 != nil } + done.count
+    }
+
+    /// The finished jobs, blocking until there is one, `wake` is called, or `deadline` passes —
+    /// whichever comes first. It never blocks when nothing is in flight.
+    func results(until deadline: Date) -> [Done] {
+        condition.lock()
+        defer { condition.unlock() }
+        while done.isEmpty && !woken && slots.contains(where: { $0 != nil }) {
+            if !condition.wait(until: deadline) { break }
+        }
+        woken = false
         let ready = done
         done.removeAll()
         return ready
     }
 
-    /// Jobs submitted and not yet collected.
-    var inFlight: Int {
+    /// Makes a pending or the next `results` call return at once (a stop request arrived).
+    func wake() {
         condition.lock()
-        defer { condition.unlock() }
-        return busy + jobs.count + done.count
+        woken = true
+        condition.broadcast()
+        condition.unlock()
     }
 
+    /// Lets idle workers end; a worker holding a job ends after it.
     func close() {
         condition.lock()
         closed = true

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import Search
+import Tensors
 
 /// How `search` and `resume` talk to a person: the dry-run table, the progress line, the closing
 /// front and export. Formatting only; the work is the Engine's.
@@ -24,7 +25,7 @@ enum SearchReport {
     }
 
     static func runAndReport(folder: RunFolder, space: SearchSpace, workers: Int, evaluations: Int, time: Double?) throws {
-        let stop = SearchSession.StopFlag()
+        let stop = Cancellation()
         let sources = SearchSession.stopOnSignals(stop)
         defer { sources.forEach { $0.cancel() } }
         let terminal = isatty(STDERR_FILENO) == 1

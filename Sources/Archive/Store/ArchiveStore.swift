@@ -11,7 +11,12 @@ public protocol ArchiveStore: AnyObject {
     /// of a candidate still to be evaluated receives them when that one is recorded.
     func propose(_ candidates: [CandidateRecord], checkpoint: CheckpointRecord) throws
     /// The pending candidate of lowest seq, now marked running for `worker`; nil when none is pending.
+    /// (For workers that pull their work; the single-process coordinator hands out its own with `start`.)
     func claim(worker: Int, now: Double) throws -> CandidateRecord?
+    /// Marks a pending candidate running on `worker`; an error when it is not pending.
+    func start(candidate: Int, worker: Int, now: Double) throws
+    /// A running candidate back to pending: its evaluation was abandoned (a stop), not finished.
+    func requeue(candidate: Int) throws
     /// A finished evaluation (status done or failed) with its scores and objectives, copied to its duplicates.
     func record(candidate: Int, status: CandidateStatus, error: String?, scores: [ScoreRecord], objectives: [ObjectiveRecord], now: Double) throws
     /// More scores for a finished candidate (the holdout split of one that entered the front).

@@ -137,6 +137,21 @@ public final class SQLiteArchive: ArchiveStore {
         }
     }
 
+    public func start(candidate id: Int, worker: Int, now: Double) throws {
+        try write {
+            try database.query("UPDATE candidate SET status = 'running', worker = ?, started = ? WHERE id = ? AND status = 'pending'",
+                               [.integer(Int64(worker)), .real(now), .integer(Int64(id))])
+            guard database.changes == 1 else { throw ArchiveError(file: path, "candidate \(id) is not pending, so it cannot start") }
+        }
+    }
+
+    public func requeue(candidate id: Int) throws {
+        try write {
+            try database.query("UPDATE candidate SET status = 'pending', worker = NULL, started = NULL WHERE id = ? AND status = 'running'",
+                               [.integer(Int64(id))])
+        }
+    }
+
     public func record(candidate id: Int, status: CandidateStatus, error: String?, scores: [ScoreRecord], objectives: [ObjectiveRecord], now: Double) throws {
         guard status == .done || status == .failed else { throw ArchiveError(file: path, "a result must be done or failed, not \(status.rawValue)") }
         try write {
