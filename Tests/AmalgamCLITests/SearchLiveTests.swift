@@ -10,35 +10,50 @@ import Testing
         deinit { try? FileManager.default.removeItem(atPath: path) }
     }
 
+    struct NoProgress: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Waits until `condition` holds, checking every 50 ms, for at most `seconds` (then throws
+    /// with `what`): a guard against a hang, not a statement about speed.
+    static func waitFor(_ what: String, seconds: Double, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while try !condition() {
+            guard Date() < deadline else { throw NoProgress(description: "\(what) did not happen within \(Int(seconds)) s") }
+            usleep(50_000)
+        }
+    }
+
     @Test func statusAndFrontNeverFailWhileASearchRuns() throws {
         let runs = try Runs()
         let run = runs.path + "/live"
         let search = try CLI.start(["search", "search-spaces/demo.yaml", "--run", run, "--evaluations", "400"])
-        defer { if search.isRunning { search.terminate() } }
-        // Wait for the archive to exist, then poll every 100 ms for 10 s.
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: run + "/archive.sqlite") && Date() < deadline { usleep(50_000) }
-        var polls = 0, lastEvaluations = 0
-        let end = Date().addingTimeInterval(10)
-        while Date() < end && search.isRunning {
-            let status = try CLI.run(["status", run, "--json"])
+        try Self.waitFor("the archive's creation", seconds: 60) { FileManager.default.fileExists(atPath: run + "/archive.sqlite") || !search.isRunning }
+        // Poll every 100 ms until the search has visibly progressed three times: every poll succeeds.
+        var seen: Set<Int> = [], polls = 0
+        try Self.waitFor("three distinct evaluation counts in status", seconds: 120) {
+            guard search.isRunning else { throw NoProgress(description: "the search ended early:\n\(search.lastOutput)") }
+            let status = try CLI.run(["status", run, "--json"], deadline: 60)
             #expect(status.status == 0, "status: \(status.stderr)")
             let object = try? JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
             #expect(object?["evaluations"] != nil, "status printed \(status.stdout)")
-            lastEvaluations = (object?["evaluations"] as? Int) ?? lastEvaluations
-            let front = try CLI.run(["front", run, "--json"])
+            if let evaluations = object?["evaluations"] as? Int, evaluations > 0 { seen.insert(evaluations) }
+            let front = try CLI.run(["front", run, "--json"], deadline: 60)
             #expect(front.status == 0, "front: \(front.stderr)")
             #expect((try? JSONSerialization.jsonObject(with: Data(front.stdout.utf8))) is [Any], "front printed \(front.stdout)")
             polls += 1
             usleep(100_000)
+            return seen.count >= 3
         }
-        #expect(polls >= 20 && lastEvaluations > 0)
-        // SIGINT: the search stops after what is in flight, exit 0, resumable.
-        search.interrupt()
-        search.waitUntilExit()
-        #expect(search.terminationStatus == 0)
+        // SIGINT: the search stops, exit 0, resumable.
+        search.signal(SIGINT)
+        let stopped = try search.wait(deadline: 15)
+        #expect(stopped.status == 0 && !stopped.signaled, "\(search.lastOutput)")
+        #expect(stopped.stdout.contains("amalgam resume"), "\(stopped.stdout)")
         #expect(try SQLiteArchive(path: run + "/archive.sqlite", reader: true).integrityCheck() == "ok")
-        let resumed = try CLI.run(["resume", run, "--evaluations", "\(lastEvaluations + 4)"])
+        let evaluations = try SQLiteArchive(path: run + "/archive.sqlite", reader: true).statusCounts()
+            .filter { $0.key == .done || $0.key == .failed }.values.reduce(0, +)
+        let resumed = try CLI.run(["resume", run, "--evaluations", "\(evaluations + 4)"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
     }
 
@@ -49,19 +64,18 @@ import Testing
         let reference = try SQLiteArchive(path: whole + "/archive.sqlite", reader: true).dump()
 
         let killed = runs.path + "/killed"
-        var generator = SystemRandomNumberGenerator()
+        var generator = TestSeed("killedAtRandomMoments")
         var kills = 0
         var arguments = ["search", "search-spaces/demo.yaml", "--run", killed, "--evaluations", "24"]
         for _ in 0..<12 {
             let process = try CLI.start(arguments)
-            usleep(UInt32.random(in: 200_000...1_500_000, using: &generator))
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
+            if !process.ended(within: Double.random(in: 0.2...1.5, using: &generator)) {
+                process.signal(SIGKILL)
                 kills += 1
             }
-            process.waitUntilExit()
+            let result = try process.wait(deadline: 60)
             arguments = ["resume", killed, "--evaluations", "24"]
-            if process.terminationReason == .exit && process.terminationStatus == 0 { break }
+            if !result.signaled && result.status == 0 { break }
         }
         let finish = try CLI.run(["resume", killed, "--evaluations", "24"])
         #expect(finish.status == 0, "\(finish.stderr)")
