@@ -82,6 +82,9 @@ public final class SearchEngine {
         public var idleShare: Double { wall > 0 && workers > 0 ? max(0, 1 - workerBusy / (wall * Double(workers))) : 0 }
         /// Share of wall time the coordinator was busy with the archive and the optimizer.
         public var overheadShare: Double { wall > 0 ? coordinator / wall : 0 }
+        /// Evaluations and holdout scorings in flight when a stop abandoned them (run again on resume).
+        public var abandonedEvaluations = 0
+        public var abandonedHoldout = 0
     }
 
     public private(set) var statistics = Statistics()
@@ -137,8 +140,9 @@ public final class SearchEngine {
     var outcomes: [Int: Outcome] = [:]
     /// Candidates to evaluate, in seq order (ids).
     var pending: [Int] = []
-    /// Candidates being evaluated by a worker (ids).
+    /// Candidates being evaluated by a worker, and those being scored on the holdout split (ids).
     var running: Set<Int> = []
+    var holdoutRunning: Set<Int> = []
     /// The Pareto front of the candidates told so far (minimized objectives, candidate ids).
     var front = ParetoFront<Int>()
     var holdoutScored: Set<Int> = []
@@ -238,6 +242,8 @@ public final class SearchEngine {
             if case .stopped(let ending) = phase {
                 // Whatever is still running was abandoned: its candidate is evaluated on resume.
                 for id in running.sorted() { try archive.requeue(candidate: id) }
+                statistics.abandonedEvaluations += running.count
+                statistics.abandonedHoldout += holdoutRunning.count
                 return ending
             }
             switch phase {
@@ -320,7 +326,8 @@ public final class SearchEngine {
                 let id = holdoutQueue.removeFirst()
                 guard let seq = seqs[id], let genome = genomes[seq] else { continue }
                 holdoutScored.insert(id)
-                _ = pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: try context.codec.decode(genome), split: .holdout))
+                guard pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: try context.codec.decode(genome), split: .holdout)) != nil else { return }
+                holdoutRunning.insert(id)
                 continue
             }
             guard candidates, started < settings.evaluations, let id = pending.first, let seq = seqs[id], let genome = genomes[seq] else { return }
@@ -345,12 +352,16 @@ public final class SearchEngine {
         statistics.workerBusy += done.outcome.seconds
         switch done.job.split {
         case .holdout:
-            if !done.outcome.cancelled && !done.outcome.failed {
+            holdoutRunning.remove(done.job.candidate)
+            if done.outcome.cancelled {
+                statistics.abandonedHoldout += 1
+            } else if !done.outcome.failed {
                 try archive.addScores(done.outcome.scores.map { score($0, candidate: done.job.candidate) })
             }
         case .calibration:
             running.remove(done.job.candidate)
             if done.outcome.cancelled {
+                statistics.abandonedEvaluations += 1
                 try archive.requeue(candidate: done.job.candidate)
                 pending.insert(done.job.candidate, at: pending.firstIndex { (seqs[$0] ?? 0) > done.job.seq } ?? pending.endIndex)
                 started -= 1

@@ -36,7 +36,10 @@ public enum SearchSession {
                                     message: "workers \(layout.workers) × threads \(layout.threadsPerWorker), budget \(evaluations)"))
         let engine = try SearchEngine(context: context, archive: archive, settings: SearchEngine.Settings(workers: layout.workers, evaluations: evaluations, time: time))
         let ending = try engine.run(stop: stop, progress: progress)
-        try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "stop", message: ending.rawValue))
+        let statistics = engine.statistics
+        let abandoned = statistics.abandonedEvaluations + statistics.abandonedHoldout > 0
+            ? " (abandoned \(statistics.abandonedEvaluations) evaluations and \(statistics.abandonedHoldout) holdout scorings in flight)" : ""
+        try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "stop", message: ending.rawValue + abandoned))
         return (ending, engine.statistics)
     }
 

@@ -31,6 +31,7 @@ enum SearchReport {
         let terminal = isatty(STDERR_FILENO) == 1
         var lastLine = Date.distantPast
         print("searching \(space.name) in \(folder.path): budget \(evaluations) evaluations\(time.map { ", \(Int($0)) s" } ?? "")")
+        fflush(nil)  // stdout: seen at once through a pipe or a log file, not when the search ends
         let (ending, _) = try SearchSession.run(folder: folder, space: space, workers: workers, evaluations: evaluations, time: time, stop: stop) { p in
             let eta = p.etaSeconds.map { "ETA \(Int($0))s" } ?? "ETA -"
             let best = p.best.map { String(format: "%.4f", $0) } ?? "-"
