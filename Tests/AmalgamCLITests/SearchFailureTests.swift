@@ -119,4 +119,67 @@ import Testing
         let refused = try CLI.run(["resume", run, "--evaluations", "4"])
         #expect(refused.status == 1 && refused.stderr.contains(model) && refused.stderr.contains("changed since the run began"), "\(refused.stderr)")
     }
+
+    /// Process groups recorded by command scripts (each writes `$$`, its group, to `file`), and
+    /// the processes still alive in any of them.
+    func survivors(groupsIn file: String) throws -> (groups: [Int32], alive: [String]) {
+        let groups = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").compactMap { Int32($0) }
+        var alive: [String] = []
+        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") where Int32(entry) != nil {
+            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 2, fields[0] != "Z", let group = Int32(fields[2]), groups.contains(group) { alive.append("\(entry): \(stat.prefix(60))") }
+        }
+        return (groups, alive)
+    }
+
+    func commandSpace(in folder: String, script: String, timeout: String, evaluations: Int) throws -> String {
+        let fitness = folder + "/fitness.yaml"
+        try Data("""
+            tasks:
+              - {name: external, kind: command, run: [sh, -c, "\(script)"], score: "results.x", timeout: \(timeout)}
+
+            """.utf8).write(to: URL(fileURLWithPath: fitness))
+        return try space(in: folder, models: [CLI.repository + "/zoo/add", CLI.repository + "/zoo/rev"], fitness: fitness, evaluations: evaluations)
+    }
+
+    @Test func aCommandWhoseGrandchildHoldsStdoutTimesOutAndLeavesNothingBehind() throws {
+        let folder = try Folder()
+        let groups = folder.path + "/groups"
+        // The grandchild keeps stdout open for 300 s; the command itself sleeps past its 2 s timeout.
+        let space = try commandSpace(in: folder.path, script: "echo $$ >> \(groups); (sleep 300; echo late) & sleep 300", timeout: "2s", evaluations: 3)
+        let run = folder.path + "/run"
+        let result = try CLI.run(["search", space, "--run", run], deadline: 120)
+        #expect(result.status == 0, "\(result.stderr)")
+        let candidates = try SQLiteArchive(path: run + "/archive.sqlite", reader: true).candidates().filter { $0.status == .failed }
+        #expect(candidates.count == 3)
+        for candidate in candidates {
+            #expect(candidate.error?.contains("sh timed out after 2s") == true, "\(candidate.error ?? "")")
+            if let started = candidate.started, let finished = candidate.finished {
+                // A reader waiting on the grandchild would take 300 s.
+                #expect(finished - started < 2 + 10, "candidate \(candidate.id) took \(finished - started) s")
+            }
+        }
+        let (seen, alive) = try survivors(groupsIn: groups)
+        #expect(seen.count == 3 && alive.isEmpty, "left running: \(alive)")
+    }
+
+    @Test func aStopKillsTheCommandInFlightAndItsCandidateRunsAgainOnResume() throws {
+        let folder = try Folder()
+        let groups = folder.path + "/groups"
+        let space = try commandSpace(in: folder.path, script: "echo $$ >> \(groups); sleep 300 & sleep 300", timeout: "1h", evaluations: 2)
+        let run = folder.path + "/run"
+        let search = try CLI.start(["search", space, "--run", run])
+        try SearchLiveTests.waitFor("the command's start", seconds: 120) { FileManager.default.fileExists(atPath: groups) || !search.isRunning }
+        search.signal(SIGINT)
+        let stopped = try search.wait(deadline: 15)
+        #expect(stopped.status == 0 && !stopped.signaled, "\(search.lastOutput)")
+        let (_, alive) = try survivors(groupsIn: groups)
+        #expect(alive.isEmpty, "left running: \(alive)")
+        let archive = try SQLiteArchive(path: run + "/archive.sqlite", reader: true)
+        #expect(try archive.statusCounts()[.running] == nil)
+        #expect(try archive.statusCounts()[.failed] == nil, "an abandoned evaluation is not a failure")
+        #expect(try archive.events().last?.message.contains("abandoned") == true)
+    }
 }
+
