@@ -98,6 +98,10 @@ let package = Package(
             dependencies: ["Archive"]
         ),
         .testTarget(
+            name: "EngineTests",
+            dependencies: ["Engine", "Search", "Archive", "Tensors"]
+        ),
+        .testTarget(
             name: "AmalgamCLITests",
             dependencies: ["Tensors", "Archive"],
             exclude: ["Snapshots"]
