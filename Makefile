@@ -2,7 +2,7 @@
 # Each installs the system libraries it needs, builds, and runs.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-.PHONY: deps build demo test bench fixtures
+.PHONY: deps build demo test tsan bench fixtures
 
 APT_PACKAGES := libopenblas-dev libsqlite3-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -33,6 +33,19 @@ test: build
 	swift build --build-tests 2>&1 | tee $(LOG)/tests.txt
 	@! grep -E '^/.*(Sources|Tests|Benchmarks)/.*warning:' $(LOG)/tests.txt
 	swift test --skip-build
+
+# ThreadSanitizer (not part of `make test`: a separate instrumented build, ~3× slower): the
+# engine, worker pool, archive and child-process tests in process, then the search integration
+# tests driving an instrumented amalgam that exits 66 on the first data race it sees.
+TSAN := .build-tsan
+TSAN_UNIT := EngineTests|SQLiteArchiveTests|ChildProcessTests|CommandTaskTests
+TSAN_CLI := SearchCommandTests|SearchLiveTests|SearchFailureTests|SignalSoakTests
+tsan: deps
+	swift build --build-tests --sanitize=thread --scratch-path $(TSAN)
+	swift build -c release --sanitize=thread --product amalgam --scratch-path $(TSAN)
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" swift test --skip-build --sanitize=thread --scratch-path $(TSAN) --filter '$(TSAN_UNIT)'
+	AMALGAM_BIN=$(CURDIR)/$(TSAN)/release/amalgam TSAN_OPTIONS="halt_on_error=1 exitcode=66" \
+	  swift test --skip-build --sanitize=thread --scratch-path $(TSAN) --filter '$(TSAN_CLI)'
 
 # Benchmarks (not tests): each prints ratios measured in the same run and one JSON summary line.
 bench: deps

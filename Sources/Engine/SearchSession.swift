@@ -44,16 +44,18 @@ public enum SearchSession {
     }
 
     /// Installs SIGINT and SIGTERM handlers that cancel `stop`: the engine abandons the work in
-    /// flight and returns within seconds (SearchEngine's phases). A second signal ends the
-    /// process at once with status 130, after killing every command task's process group; the
-    /// archive stays consistent (each write is one transaction) and the run resumable.
-    public static func stopOnSignals(_ stop: Cancellation) -> [DispatchSourceSignal] {
+    /// flight and returns within seconds (SearchEngine's phases). A second signal (or two that
+    /// arrive together) ends the process at once with status 130, after killing every command
+    /// task's process group and printing `resumeHint`; the archive stays consistent (each write is
+    /// one transaction) and the run resumable.
+    public static func stopOnSignals(_ stop: Cancellation, resumeHint: String) -> [DispatchSourceSignal] {
         [SIGINT, SIGTERM].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler {
-                if stop.isCancelled {
+                if stop.isCancelled || source.data > 1 {
                     ChildProcess.killAll()
+                    FileHandle.standardError.write(Data("\nstopped at once; \(resumeHint)\n".utf8))
                     _exit(130)
                 }
                 FileHandle.standardError.write(Data("\nstopping: the evaluations in flight are abandoned and run again on resume (again to exit at once)…\n".utf8))

@@ -26,7 +26,7 @@ enum SearchReport {
 
     static func runAndReport(folder: RunFolder, space: SearchSpace, workers: Int, evaluations: Int, time: Double?) throws {
         let stop = Cancellation()
-        let sources = SearchSession.stopOnSignals(stop)
+        let sources = SearchSession.stopOnSignals(stop, resumeHint: "resume with: amalgam resume \(folder.path)")
         defer { sources.forEach { $0.cancel() } }
         let terminal = isatty(STDERR_FILENO) == 1
         var lastLine = Date.distantPast

@@ -4,12 +4,12 @@ import Testing
 
 /// Stopping a search any way a user or a machine can (DESIGN.md §5b), many times: SIGINT and
 /// SIGTERM at random moments end every process within 15 s with status 0, SIGKILL ends it
-/// wherever it is, and resuming after each finishes with the archive of an uninterrupted run
+/// wherever it is, a second SIGINT ends it at once with status 130, and resuming after each finishes with the archive of an uninterrupted run
 /// (DESIGN.md §4 dump), sound, and without running a finished evaluation again.
 ///
 /// The demo space and zoo, with each task file cut to its first 40 examples so that 60 signalled
 /// processes fit in the test budget (the coordinator's logic does not depend on the task size).
-/// Each signal kind runs chains until 20 processes have been signalled; a chain starts a search
+/// Each kind runs chains until 20 processes (10 for the double SIGINT) have been signalled; a chain starts a search
 /// and signals it, then resumes and signals again, up to 5 times (fewer when the run reaches its
 /// end first), then resumes to the end. Moments are drawn (from a printed seed)
 /// uniformly over a third of the uninterrupted run's length after the process is ready, so the
@@ -23,7 +23,6 @@ import Testing
     }
 
     static let evaluations = "24"
-    static let signalsPerKind = 20
     static let signalsPerChain = 5
 
     /// The demo space with absolute paths and a fitness file whose task files hold `rows` examples each.
@@ -83,13 +82,15 @@ import Testing
 
         var random = TestSeed("signal soak")
         var summary: [String] = []
-        for (name, number) in [("SIGINT", SIGINT), ("SIGTERM", SIGTERM), ("SIGKILL", SIGKILL)] {
+        // A second SIGINT 20 ms after the first exits at once (status 130), still resumable.
+        for (name, number, count) in [("SIGINT", SIGINT, 20), ("SIGTERM", SIGTERM, 20), ("SIGKILL", SIGKILL, 20), ("SIGINT twice", SIGINT, 10)] {
+            let twice = name.hasSuffix("twice")
             var signalled = 0, endedFirst = 0, holdoutHits = 0, evaluationHits = 0, chain = 0
-            while signalled < Self.signalsPerKind && chain < 3 * Self.signalsPerKind {
+            while signalled < count && chain < 3 * count {
                 chain += 1
-                let run = folder.path + "/\(name)-\(chain)"
+                let run = folder.path + "/\(name.replacingOccurrences(of: " ", with: "-"))-\(chain)"
                 var arguments = ["search", space, "--run", run, "--evaluations", Self.evaluations]
-                for _ in 0..<min(Self.signalsPerChain, Self.signalsPerKind - signalled) {
+                for _ in 0..<min(Self.signalsPerChain, count - signalled) {
                     let before = try Self.finished(run)
                     let process = try CLI.start(arguments)
                     arguments = ["resume", run]
@@ -102,8 +103,16 @@ import Testing
                     }
                     process.signal(number)
                     signalled += 1
+                    if twice {
+                        usleep(20_000)
+                        process.signal(number)
+                    }
                     let result = try process.wait(deadline: 15)
-                    if number == SIGKILL {
+                    if twice {
+                        // 0 when the first stop was complete before the second signal came.
+                        #expect(!result.signaled && (result.status == 130 || result.status == 0), "\(name) chain \(chain): status \(result.status)\n\(process.lastOutput)")
+                        #expect(result.status == 0 || result.stderr.contains("stopped at once; resume with: amalgam resume"), "\(result.stderr)")
+                    } else if number == SIGKILL {
                         #expect(result.signaled && result.status == SIGKILL, "\(name) chain \(chain): \(process.lastOutput)")
                     } else {
                         #expect(!result.signaled && result.status == 0, "\(name) chain \(chain): status \(result.status)\n\(process.lastOutput)")
@@ -123,7 +132,7 @@ import Testing
                 #expect(try Self.archive(run).dump() == expected, "\(name) chain \(chain): the archive differs from the uninterrupted run's")
                 #expect(try Self.archive(run).integrityCheck() == "ok")
             }
-            #expect(signalled == Self.signalsPerKind, "\(name): \(signalled) processes signalled in \(chain) chains")
+            #expect(signalled == count, "\(name): \(signalled) processes signalled in \(chain) chains")
             summary.append("\(name): \(signalled) signalled in \(chain) chains (\(evaluationHits) with evaluations and \(holdoutHits) with holdout scoring in flight), \(endedFirst) runs ended before their moment")
         }
         print("signal soak over a run of \(Int(length * 1000)) ms: " + summary.joined(separator: "; "))
