@@ -60,6 +60,22 @@ public struct ChildProcess: Sendable {
         for group in live.withLock({ $0 }) { kill(-group, SIGKILL) }
     }
 
+    /// For commands without a graceful stop (`amalgam eval`): SIGINT or SIGTERM kills every
+    /// command still running (their groups are not the terminal's, so Ctrl-C does not reach
+    /// them) and exits with status 130. Keep the returned sources alive while it should hold.
+    public static func killAllOnSignals() -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                killAll()
+                _exit(130)
+            }
+            source.resume()
+            return source
+        }
+    }
+
     /// The process groups currently running (for tests).
     public static var liveGroups: Set<pid_t> { live.withLock { $0 } }
 

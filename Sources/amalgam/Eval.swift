@@ -53,6 +53,8 @@ extension Amalgam {
             }
             let evaluator = Evaluator(model: decoder, tokenizer: tokenizer, prefixToken: prefix, modelPath: model)
             let file = try FitnessFile(contentsOf: fitness)
+            let signals = file.tasks.contains { $0.kind == .command } ? ChildProcess.killAllOnSignals() : []
+            defer { signals.forEach { $0.cancel() } }
             let chosen = split == .calibration ? FitnessFile.Split.calibration : .holdout
             var scores: [TaskScore] = []
             // Command tasks bring their own data: they run with the calibration split.
