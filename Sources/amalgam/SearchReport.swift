@@ -31,7 +31,7 @@ enum SearchReport {
         let terminal = isatty(STDERR_FILENO) == 1
         var lastLine = Date.distantPast
         print("searching \(space.name) in \(folder.path): budget \(evaluations) evaluations\(time.map { ", \(Int($0)) s" } ?? "")")
-        let (ending, _) = try SearchSession.run(folder: folder, space: space, workers: workers, evaluations: evaluations, time: time, stop: stop) { p in
+        let report: (SearchEngine.Progress) -> Void = { p in
             let eta = p.etaSeconds.map { "ETA \(Int($0))s" } ?? "ETA -"
             let best = p.best.map { String(format: "%.4f", $0) } ?? "-"
             let line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(String(format: "%.0f", p.ratePerHour))/h, \(eta), best \(best), front \(p.frontSize)"
@@ -41,6 +41,14 @@ enum SearchReport {
                 lastLine = Date()
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
+        }
+        let ending: SearchEngine.Ending
+        do {
+            (ending, _) = try SearchSession.run(folder: folder, space: space, workers: workers, evaluations: evaluations, time: time,
+                                                stop: stop, progress: report)
+        } catch {
+            if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }  // the error's one line starts clean
+            throw error
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         print("search ended: \(ending.rawValue)")
