@@ -38,18 +38,23 @@ public enum Exporter {
     }
 
     /// Writes the recipe (default `exports/ID/recipe.yml`) and, when `modelPath` is given or no
-    /// recipe path is, the merged model (default `exports/ID/`).
+    /// recipe path is, the merged model (default `exports/ID/`). A recipe that goes inside the
+    /// model folder is written with the model, so the folder appears whole or not at all; any
+    /// other recipe file is replaced in one step. A full or read-only disk leaves no partial file
+    /// or folder and is reported with the path and the errno.
     public static func export(folder: RunFolder, candidate: CandidateRecord, recipePath: String?, modelPath: String?) throws -> Result {
         let directory = folder.path + "/exports/\(candidate.id)"
         let recipeFile = recipePath ?? directory + "/recipe.yml"
         let model = modelPath ?? (recipePath == nil ? directory : nil)
-        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: recipeFile).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        let recipeURL = URL(fileURLWithPath: recipeFile)
         if let model {
             let plan = try MergePlan(recipe: try Recipe(yaml: candidate.recipe, file: recipeFile), file: recipeFile)
-            try MergedModelWriter(materializer: Materializer(plan: plan)).write(to: model, replacing: true)
+            let inside = recipeURL.deletingLastPathComponent().standardizedFileURL.path == URL(fileURLWithPath: model).standardizedFileURL.path
+            try MergedModelWriter(materializer: Materializer(plan: plan))
+                .write(to: model, replacing: true, extraFiles: inside ? [(recipeURL.lastPathComponent, candidate.recipe)] : [])
+            if inside { return Result(id: candidate.id, recipePath: recipeFile, modelPath: model) }
         }
-        // After the model: replacing the model folder would remove a recipe written inside it.
-        try Data(candidate.recipe.utf8).write(to: URL(fileURLWithPath: recipeFile), options: .atomic)
+        try Disk.writeAtomically(Array(candidate.recipe.utf8), to: recipeFile)
         return Result(id: candidate.id, recipePath: recipeFile, modelPath: model)
     }
 }

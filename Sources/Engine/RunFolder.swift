@@ -34,8 +34,15 @@ public struct RunFolder: Sendable {
                 try? manager.removeItem(atPath: folder.path + "/" + name)
             }
         }
-        try manager.createDirectory(atPath: folder.path, withIntermediateDirectories: true)
-        try Data(try frozen(space).utf8).write(to: URL(fileURLWithPath: folder.spacePath), options: .atomic)
+        let text = try frozen(space)
+        let created = try Disk.makeDirectories(folder.path)
+        do {
+            try Disk.writeAtomically(Array(text.utf8), to: folder.spacePath)
+        } catch {
+            // A disk too full for the frozen space leaves no run folder behind.
+            for directory in created.reversed() { try? manager.removeItem(atPath: directory) }
+            throw error
+        }
         return folder
     }
 

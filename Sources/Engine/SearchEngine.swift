@@ -215,7 +215,12 @@ public final class SearchEngine {
     /// Runs until the budget is spent, time runs out, `stop` is cancelled, or the optimizer ends.
     public func run(stop: Cancellation, progress: (Progress) -> Void) throws -> Ending {
         let pool = WorkerPool(context: context, workers: settings.workers)
-        defer { pool.close() }
+        defer {
+            // Normally nothing is in flight by now; after an error (the archive's disk refused a
+            // write) the work in flight can no longer be recorded, so it is abandoned.
+            pool.cancellation.cancel()
+            pool.close()
+        }
         let wakeKey = stop.onCancel { pool.wake() }
         defer { stop.remove(wakeKey) }
         let start = Date()

@@ -15,6 +15,12 @@ public enum SearchSession {
     }
 
     /// Runs (or continues) the search of `folder` until a budget is spent or `stop` is set.
+    ///
+    /// A write the archive's disk refuses (full, failing, read-only: SQLITE_FULL, SQLITE_IOERR,
+    /// SQLITE_READONLY) stops the search with one line naming the archive and the code: nothing
+    /// more can be recorded, so the work in flight is abandoned (command tasks killed). SQLite
+    /// rolled the failed transaction back, so the archive keeps every evaluation recorded before
+    /// it, and `resume` continues once there is room (candidates left running are run again).
     public static func run(folder: RunFolder, space: SearchSpace, workers: Int, evaluations: Int, time: Double?,
                            stop: Cancellation, progress: (SearchEngine.Progress) -> Void) throws -> (ending: SearchEngine.Ending, statistics: SearchEngine.Statistics) {
         let lock = try RunLock(runFolder: folder.path)
@@ -24,23 +30,44 @@ public enum SearchSession {
         // fixed slices, so scores do not depend on the layout (DecoderModel.threads).
         BLASThreads.set(1)
         let context = try SearchContext(space: space, threadsPerWorker: layout.threadsPerWorker)
-        let archive = try SQLiteArchive(path: folder.archivePath)
-        let info = try archive.runInfo()
-        if info.isEmpty {
-            try archive.setRunInfo(["seed": "\(space.optimizer.seed)", "optimizer": space.optimizer.name.rawValue,
-                                    "workers": "\(layout.workers)", "threads_per_worker": "\(layout.threadsPerWorker)", "blas_threads": "1",
-                                    "dimension": "\(context.codec.dimension)", "space": space.name])
+        var resumable = false
+        do {
+            let archive = try SQLiteArchive(path: folder.archivePath)
+            if let pages = DiskFault.archivePageLimit { try archive.limitPages(pages) }
+            let info = try archive.runInfo()
+            if info.isEmpty {
+                try archive.setRunInfo(["seed": "\(space.optimizer.seed)", "optimizer": space.optimizer.name.rawValue,
+                                        "workers": "\(layout.workers)", "threads_per_worker": "\(layout.threadsPerWorker)", "blas_threads": "1",
+                                        "dimension": "\(context.codec.dimension)", "space": space.name])
+            }
+            resumable = true
+            try archive.setRunInfo(["budget": "\(evaluations)"])
+            try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: info.isEmpty ? "start" : "resume",
+                                        message: "workers \(layout.workers) × threads \(layout.threadsPerWorker), budget \(evaluations)"))
+            let engine = try SearchEngine(context: context, archive: archive, settings: SearchEngine.Settings(workers: layout.workers, evaluations: evaluations, time: time))
+            let ending = try engine.run(stop: stop, progress: progress)
+            let statistics = engine.statistics
+            let abandoned = statistics.abandonedEvaluations + statistics.abandonedHoldout > 0
+                ? " (abandoned \(statistics.abandonedEvaluations) evaluations and \(statistics.abandonedHoldout) holdout scorings in flight)" : ""
+            try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "stop", message: ending.rawValue + abandoned))
+            return (ending, statistics)
+        } catch let error as SQLiteError where error.isDiskFailure {
+            ChildProcess.killAll()
+            throw diskFailure(error, folder: folder, resumable: resumable)
+        } catch {
+            ChildProcess.killAll()
+            throw error
         }
-        try archive.setRunInfo(["budget": "\(evaluations)"])
-        try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: info.isEmpty ? "start" : "resume",
-                                    message: "workers \(layout.workers) × threads \(layout.threadsPerWorker), budget \(evaluations)"))
-        let engine = try SearchEngine(context: context, archive: archive, settings: SearchEngine.Settings(workers: layout.workers, evaluations: evaluations, time: time))
-        let ending = try engine.run(stop: stop, progress: progress)
-        let statistics = engine.statistics
-        let abandoned = statistics.abandonedEvaluations + statistics.abandonedHoldout > 0
-            ? " (abandoned \(statistics.abandonedEvaluations) evaluations and \(statistics.abandonedHoldout) holdout scorings in flight)" : ""
-        try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "stop", message: ending.rawValue + abandoned))
-        return (ending, engine.statistics)
+    }
+
+    /// The one line for an archive write the disk refused.
+    static func diskFailure(_ error: SQLiteError, folder: RunFolder, resumable: Bool) -> ArchiveError {
+        var why = "\(error.message), \(error.codeName)"
+        if error.systemErrno != 0 { why += "; \(SystemError(error.systemErrno))" }
+        let next = resumable
+            ? "the search stopped and the archive keeps every evaluation recorded so far; free space, then run `amalgam resume \(folder.path)`"
+            : "the search did not start; free space, then run it again with --force"
+        return ArchiveError(file: error.file, "could not be written (\(why)); \(next)")
     }
 
     /// Installs SIGINT and SIGTERM handlers that cancel `stop`: the engine abandons the work in

@@ -27,7 +27,7 @@ struct CommandTask {
 
     func run(model: String) throws -> Double {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("amalgam-\(task.name)-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try Disk.makeDirectories(out)
         defer { try? FileManager.default.removeItem(atPath: out) }
         let argv = task.run.map { $0.replacingOccurrences(of: "{model}", with: model).replacingOccurrences(of: "{out}", with: out) }
         let result: ChildProcess.Result

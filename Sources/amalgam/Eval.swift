@@ -70,7 +70,7 @@ extension Amalgam {
                         lines += JSONValue.object(object).serialized() + "\n"
                     }
                 }
-                try Data(lines.utf8).write(to: URL(fileURLWithPath: samples))
+                try Disk.writeAtomically(Array(lines.utf8), to: samples)
             }
             if json {
                 var tasks = JSONObject()

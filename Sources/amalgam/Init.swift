@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Search
+import Tensors
 
 extension Amalgam {
     struct Init: ParsableCommand {
@@ -40,9 +41,8 @@ extension Amalgam {
                 throw ValidationError("\(file) exists; pass --force to overwrite it")
             }
             let absolute = URL(fileURLWithPath: file).standardizedFileURL.path
-            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: absolute).deletingLastPathComponent().path, withIntermediateDirectories: true)
             let text = SearchSpaceTemplate.text(name: name, base: base, models: models, fitness: fitness, file: absolute)
-            try Data(text.utf8).write(to: URL(fileURLWithPath: absolute), options: .atomic)
+            try Disk.writeAtomically(Array(text.utf8), to: absolute)
             print("wrote \(file); check it with: amalgam search \(file) --dry-run")
         }
     }

@@ -54,7 +54,12 @@ extension Amalgam {
             let writer = MergedModelWriter(materializer: materializer, maxShardSize: parseByteCount(shardSize) ?? SafetensorsLayout.defaultMaxShardSize)
             let progress = ProgressLine(label: "merging", total: plan.tensors.count)
             let started = Date()
-            try writer.write(to: out, replacing: force) { done, _ in progress.update(done) }
+            do {
+                try writer.write(to: out, replacing: force) { done, _ in progress.update(done) }
+            } catch {
+                progress.finish()  // the error's one line starts on a clean line
+                throw error
+            }
             progress.finish()
             let seconds = Date().timeIntervalSince(started)
             print("\(out): \(plan.tensors.count) tensors, \(plan.layerCount) layers, \(parsed.mergeMethod.rawValue), \(Format.fixed(seconds, digits: 1)) s")

@@ -32,7 +32,7 @@ enum SearchReport {
         var lastLine = Date.distantPast
         print("searching \(space.name) in \(folder.path): budget \(evaluations) evaluations\(time.map { ", \(Int($0)) s" } ?? "")")
         fflush(nil)  // stdout: seen at once through a pipe or a log file, not when the search ends
-        let (ending, _) = try SearchSession.run(folder: folder, space: space, workers: workers, evaluations: evaluations, time: time, stop: stop) { p in
+        let report: (SearchEngine.Progress) -> Void = { p in
             let eta = p.etaSeconds.map { "ETA \(Int($0))s" } ?? "ETA -"
             let best = p.best.map { String(format: "%.4f", $0) } ?? "-"
             let line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(String(format: "%.0f", p.ratePerHour))/h, \(eta), best \(best), front \(p.frontSize)"
@@ -42,6 +42,14 @@ enum SearchReport {
                 lastLine = Date()
                 FileHandle.standardError.write(Data((line + "\n").utf8))
             }
+        }
+        let ending: SearchEngine.Ending
+        do {
+            (ending, _) = try SearchSession.run(folder: folder, space: space, workers: workers, evaluations: evaluations, time: time,
+                                                stop: stop, progress: report)
+        } catch {
+            if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }  // the error's one line starts clean
+            throw error
         }
         if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         print("search ended: \(ending.rawValue)")

@@ -124,6 +124,25 @@ import Testing
         #expect(dumpA.contains("candidate\t1\t0\t"))
     }
 
+    /// A database that cannot grow (a full disk, here `max_page_count`) fails the write with
+    /// SQLITE_FULL, rolls it back, and keeps everything committed before.
+    @Test func aFullDatabaseRefusesTheWriteAndStaysIntact() throws {
+        let folder = try Folder()
+        let archive = try SQLiteArchive(path: folder.archive)
+        try archive.propose([candidate(0)], checkpoint: CheckpointRecord(asked: 1, told: 0, state: "{}"))
+        try archive.limitPages(Int(try #require(try archive.database.scalar("PRAGMA page_count")?.int)))
+        let big = (1...200).map { candidate($0) }.map {
+            CandidateRecord(id: $0.id, seq: $0.seq, genome: $0.genome, recipeHash: $0.recipeHash, recipe: String(repeating: "x", count: 2000), created: 1)
+        }
+        #expect { try archive.propose(big, checkpoint: CheckpointRecord(asked: 201, told: 0, state: "{}")) } throws: { error in
+            guard let error = error as? SQLiteError else { return false }
+            return error.isDiskFailure && error.codeName == "SQLITE_FULL" && error.systemErrno == 0
+        }
+        #expect(try archive.integrityCheck() == "ok")
+        #expect(try archive.candidates().map(\.id) == [1])
+        #expect(try archive.latestCheckpoint()?.asked == 1)
+    }
+
     @Test func genomesMustBeFinite() throws {
         let folder = try Folder()
         let archive = try SQLiteArchive(path: folder.archive)

@@ -24,8 +24,9 @@ public final class SQLiteDatabase {
         let code = sqlite3_open_v2(path, &db, flags, nil)
         guard code == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+            let systemErrno = db.map { sqlite3_system_errno($0) } ?? 0
             sqlite3_close_v2(db)
-            throw SQLiteError(file: path, code: code, message: message)
+            throw SQLiteError(file: path, code: code, message: message, systemErrno: systemErrno)
         }
         handle = db
         let (seconds, attoseconds) = busyTimeout.components
@@ -41,7 +42,7 @@ public final class SQLiteDatabase {
 
     func error(_ code: Int32, sql: String?) -> SQLiteError {
         let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
-        return SQLiteError(file: path, code: code, message: message, sql: sql)
+        return SQLiteError(file: path, code: code, message: message, sql: sql, systemErrno: handle.map { sqlite3_system_errno($0) } ?? 0)
     }
 
     /// Runs one or more statements that return no rows.
@@ -51,7 +52,7 @@ public final class SQLiteDatabase {
         guard code == SQLITE_OK else {
             let text = message.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_free(message)
-            throw SQLiteError(file: path, code: sqlite3_extended_errcode(handle), message: text, sql: sql)
+            throw SQLiteError(file: path, code: sqlite3_extended_errcode(handle), message: text, sql: sql, systemErrno: sqlite3_system_errno(handle))
         }
     }
 

@@ -90,6 +90,13 @@ public final class SQLiteArchive: ArchiveStore {
         return result
     }
 
+    /// Caps the database at `pages` pages (`PRAGMA max_page_count`, for this connection only): a
+    /// write that would grow it further fails with SQLITE_FULL, as on a full disk. For tests
+    /// (`AMALGAM_FAULT=archive:SQLITE_FULL:PAGES`); SQLite never caps below the current size.
+    public func limitPages(_ pages: Int) throws {
+        try database.execute("PRAGMA max_page_count = \(pages)")
+    }
+
     // MARK: Writing
 
     public func setRunInfo(_ info: [String: String]) throws {

@@ -5,6 +5,10 @@ import Tensors
 /// past `maxShardSize`), config.json from the base (or the first model) with `num_hidden_layers`
 /// and the dtype updated, the tokenizer files of `tokenizer_source` (else the base's), the recipe
 /// as `mergekit_config.yml` (mergekit's name for it) and a README.md model card.
+///
+/// Everything is written into a `StagingDirectory` and flushed before the rename, so a full or
+/// read-only disk, or a failing flush or rename, leaves neither the destination nor the staging
+/// folder behind; the error names the file by its final path and the system's errno.
 public struct MergedModelWriter {
     public let materializer: Materializer
     public var maxShardSize = SafetensorsLayout.defaultMaxShardSize
@@ -14,16 +18,18 @@ public struct MergedModelWriter {
         self.maxShardSize = maxShardSize
     }
 
-    /// Writes the folder; when `cancellation` is cancelled between tensors, nothing is left behind
-    /// and `CancellationError` is thrown.
-    public func write(to destination: String, replacing: Bool = false, cancellation: Cancellation? = nil,
-                      progress: ((Int, Int) -> Void)? = nil) throws {
+    /// Writes the folder, with `extraFiles` (name → text) beside the model's own files; when
+    /// `cancellation` is cancelled between tensors, nothing is left behind and
+    /// `CancellationError` is thrown.
+    public func write(to destination: String, replacing: Bool = false, extraFiles: [(name: String, text: String)] = [],
+                      cancellation: Cancellation? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
         let plan = materializer.plan
         if FileManager.default.fileExists(atPath: destination), !replacing {
             throw ModelFolderError(file: destination, "already exists; choose another folder or remove it")
         }
         let staging = try StagingDirectory(destination: destination)
-        let writer = try SafetensorsWriter(directory: staging.path, layout: materializer.layout(maxShardSize: maxShardSize))
+        let writer = try SafetensorsWriter(directory: staging.path, layout: materializer.layout(maxShardSize: maxShardSize),
+                                           reportedDirectory: destination)
         try materializer.write(to: writer, cancellation: cancellation, progress: progress)
 
         let source = plan.models[plan.configModel]
@@ -35,23 +41,27 @@ public struct MergedModelWriter {
             let key = config.json["dtype"] != nil ? "dtype" : "torch_dtype"
             config.set(key, .string(dtype.torchName))
         }
-        try write(config.serialized, to: staging.path + "/config.json")
+        try write(config.serialized, named: "config.json", in: staging)
 
         let tokenizerModel: MergePlan.Model = switch plan.recipe.tokenizerSource {
         case .model(let path)?: plan.models.first { $0.reference == path } ?? source
         default: source
         }
         for name in tokenizerModel.folder.tokenizerFiles {
+            let source = tokenizerModel.path + "/" + name
+            let bytes: Data
             do {
-                try FileManager.default.copyItem(atPath: tokenizerModel.path + "/" + name, toPath: staging.path + "/" + name)
+                bytes = try Data(contentsOf: URL(fileURLWithPath: source))
             } catch {
-                throw ModelFolderError(file: tokenizerModel.path + "/" + name, "cannot be copied (\(error.localizedDescription))")
+                throw ModelFolderError(file: source, "cannot be read (\(error.localizedDescription))")
             }
+            try Disk.writeFile(Array(bytes), to: staging.path + "/" + name, reportedAs: staging.finalPath(name))
         }
         var recipe = plan.recipe
         recipe.randomSeed = materializer.seed == 0 && recipe.randomSeed == nil ? nil : materializer.seed
-        try write(recipe.yaml, to: staging.path + "/mergekit_config.yml")
-        try write(modelCard(recipe), to: staging.path + "/README.md")
+        try write(recipe.yaml, named: "mergekit_config.yml", in: staging)
+        try write(modelCard(recipe), named: "README.md", in: staging)
+        for file in extraFiles { try write(file.text, named: file.name, in: staging) }
         try staging.commit(replacing: replacing)
     }
 
@@ -85,11 +95,7 @@ public struct MergedModelWriter {
             """
     }
 
-    private func write(_ text: String, to path: String) throws {
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        } catch {
-            throw ModelFolderError(file: path, "cannot be written (\(error.localizedDescription))")
-        }
+    private func write(_ text: String, named name: String, in staging: StagingDirectory) throws(WriteError) {
+        try Disk.writeFile(Array(text.utf8), to: staging.path + "/" + name, reportedAs: staging.finalPath(name))
     }
 }

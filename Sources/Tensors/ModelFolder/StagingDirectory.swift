@@ -13,7 +13,9 @@ public final class StagingDirectory {
     public let path: String
     private var committed = false
 
-    /// Creates the temporary folder (and the destination's parent folders).
+    /// Creates the temporary folder (and the destination's parent folders). A folder that cannot
+    /// be created is named with the system's errno: `out: could not be created (Read-only file
+    /// system, EROFS)`.
     public init(destination: String) throws(ModelFolderError) {
         let url = URL(fileURLWithPath: destination)
         let name = url.lastPathComponent
@@ -24,10 +26,12 @@ public final class StagingDirectory {
         self.destination = destination
         path = parent + "/." + name + ".partial-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
         do {
-            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+            try Disk.makeDirectories(parent)
         } catch {
-            throw ModelFolderError(file: destination, "cannot be created (\(error.localizedDescription))")
+            throw ModelFolderError(file: error.file, error.message)
+        }
+        guard Disk.mkdir(path) == 0 else {
+            throw ModelFolderError(file: destination, "could not be created (\(SystemError.current))")
         }
     }
 
@@ -35,33 +39,35 @@ public final class StagingDirectory {
         if !committed { try? FileManager.default.removeItem(atPath: path) }
     }
 
-    /// Renames the finished folder to its destination. An existing destination is an error unless
-    /// `replacing`, in which case it is moved aside first and removed after the rename.
+    /// Where a file written at `path + "/" + name` will be once committed: the name errors give.
+    public func finalPath(_ name: String) -> String {
+        destination + "/" + name
+    }
+
+    /// Flushes the folder's entries, then renames it to its destination. An existing destination
+    /// is an error unless `replacing`, in which case it is moved aside first and removed after the
+    /// rename (put back if the rename fails).
     public func commit(replacing: Bool = false) throws(ModelFolderError) {
         let fileManager = FileManager.default
         var aside: String?
+        Disk.syncDirectory(path)
         if fileManager.fileExists(atPath: destination) {
             guard replacing else {
                 throw ModelFolderError(file: destination, "already exists; choose another folder or remove it")
             }
             let old = path + ".old"
-            guard rename(destination, old) == 0 else {
-                throw ModelFolderError(file: destination, "cannot be replaced (\(systemError()))")
+            guard Disk.rename(destination, old) == 0 else {
+                throw ModelFolderError(file: destination, "could not be replaced (\(SystemError.current))")
             }
             aside = old
         }
-        guard rename(path, destination) == 0 else {
-            let why = systemError()
+        guard Disk.rename(path, destination) == 0 else {
+            let why = SystemError.current
             if let aside { _ = rename(aside, destination) }
-            throw ModelFolderError(file: destination, "cannot be written (\(why))")
+            throw ModelFolderError(file: destination, "could not be written (\(why))")
         }
         committed = true
         if let aside { try? fileManager.removeItem(atPath: aside) }
-        let parent = URL(fileURLWithPath: destination).deletingLastPathComponent().path
-        let fd = open(parent, O_RDONLY | O_DIRECTORY)
-        if fd >= 0 {
-            fsync(fd)
-            close(fd)
-        }
+        Disk.syncDirectory(URL(fileURLWithPath: destination).deletingLastPathComponent().path)
     }
 }
