@@ -109,14 +109,15 @@ final class MergeContext: @unchecked Sendable {
         let toLoad = loading ?? Array(0..<inputCount)
         let visited = (chunkCount + stride - 1) / stride
         let next = Atomic<Int>(0)
-        let used = Mutex<[Scratch]>([])
         let workers = min(threads, visited)
+        // One scratch per thread, made before the threads start: no thread touches another's,
+        // and nothing shared is written but the chunk counter (an atomic).
+        let scratches = (0..<max(1, workers)).map { _ in Scratch(inputs: inputCount, extra: extra, length: chunkLength) }
         withoutActuallyEscaping(body) { body in
             // Chunks are disjoint; `body` writes only its own chunk's results.
             nonisolated(unsafe) let body = body
-            nonisolated(unsafe) let run: (Int) -> Void = { _ in
-                let scratch = Scratch(inputs: self.inputCount, extra: extra, length: self.chunkLength)
-                used.withLock { $0.append(scratch) }
+            nonisolated(unsafe) let run: (Int) -> Void = { worker in
+                let scratch = scratches[worker]
                 while true {
                     let chunk = next.add(1, ordering: .relaxed).oldValue * stride
                     guard chunk < self.chunkCount else { return }
@@ -131,7 +132,7 @@ final class MergeContext: @unchecked Sendable {
                 DispatchQueue.concurrentPerform(iterations: workers) { run($0) }
             }
         }
-        return used.withLock { $0 }
+        return scratches
     }
 
     /// Per-chunk results of `body`, in chunk order (for deterministic reductions).
