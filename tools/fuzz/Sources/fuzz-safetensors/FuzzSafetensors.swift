@@ -14,7 +14,11 @@ public func fuzzSafetensors(_ start: UnsafePointer<UInt8>?, _ count: Int) -> Int
         let length = try SafetensorsHeader.headerLength(prefix: prefix, fileSize: bytes.count, file: file)
         let header = try SafetensorsHeader(json: bytes[8..<8 + length], dataLength: bytes.count - 8 - length, file: file)
         bytes.withUnsafeBytes { raw in
-            for tensor in header.tensors where tensor.dtype.isFloat32Convertible {
+            for tensor in header.tensors {
+                // Unsafe buffers are not bounds-checked in release builds: check the promise here.
+                precondition(header.dataOffset + tensor.dataRange.upperBound <= raw.count, "\(tensor.name) ends past the file")
+                precondition(tensor.elementCount * tensor.dtype.bitWidth == tensor.byteCount * 8, "\(tensor.name) has the wrong length")
+                guard tensor.dtype.isFloat32Convertible else { continue }
                 let data = UnsafeRawBufferPointer(rebasing: raw[header.dataOffset + tensor.dataRange.lowerBound..<header.dataOffset + tensor.dataRange.upperBound])
                 var values = [Float](repeating: 0, count: tensor.elementCount)
                 values.withUnsafeMutableBufferPointer { FloatConversion.decode(tensor.dtype, from: data, into: $0) }
