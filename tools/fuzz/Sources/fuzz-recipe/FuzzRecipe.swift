@@ -16,10 +16,10 @@ public func fuzzRecipe(_ start: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
     let emitted = recipe.yaml
     do {
         guard try Recipe(yaml: emitted, file: "emitted.yml") == recipe else {
-            preconditionFailure("the emitted recipe reads back as another recipe:\n\(emitted)")
+            fatalError("the emitted recipe reads back as another recipe:\n\(emitted)")
         }
     } catch {
-        preconditionFailure("the emitted recipe does not read back (\(error)):\n\(emitted)")
+        fatalError("the emitted recipe does not read back (\(error)):\n\(emitted)")
     }
     return 0
 }

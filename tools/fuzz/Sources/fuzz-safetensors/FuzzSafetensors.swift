@@ -16,8 +16,8 @@ public func fuzzSafetensors(_ start: UnsafePointer<UInt8>?, _ count: Int) -> Int
         bytes.withUnsafeBytes { raw in
             for tensor in header.tensors {
                 // Unsafe buffers are not bounds-checked in release builds: check the promise here.
-                precondition(header.dataOffset + tensor.dataRange.upperBound <= raw.count, "\(tensor.name) ends past the file")
-                precondition(tensor.elementCount * tensor.dtype.bitWidth == tensor.byteCount * 8, "\(tensor.name) has the wrong length")
+                if header.dataOffset + tensor.dataRange.upperBound > raw.count { fatalError("\(tensor.name) ends past the file") }
+                if tensor.elementCount * tensor.dtype.bitWidth != tensor.byteCount * 8 { fatalError("\(tensor.name) has the wrong length") }
                 guard tensor.dtype.isFloat32Convertible else { continue }
                 let data = UnsafeRawBufferPointer(rebasing: raw[header.dataOffset + tensor.dataRange.lowerBound..<header.dataOffset + tensor.dataRange.upperBound])
                 var values = [Float](repeating: 0, count: tensor.elementCount)

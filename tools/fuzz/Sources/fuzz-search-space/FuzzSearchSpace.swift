@@ -30,10 +30,10 @@ public func fuzzSearchSpace(_ start: UnsafePointer<UInt8>?, _ count: Int) -> Int
         }
         do {
             guard try Recipe(yaml: candidate.yaml, file: "candidate.yml") == candidate.recipe else {
-                preconditionFailure("the candidate's recipe reads back as another recipe:\n\(candidate.yaml)")
+                fatalError("the candidate's recipe reads back as another recipe:\n\(candidate.yaml)")
             }
         } catch {
-            preconditionFailure("the candidate's recipe does not read back (\(error)):\n\(candidate.yaml)")
+            fatalError("the candidate's recipe does not read back (\(error)):\n\(candidate.yaml)")
         }
     }
     return 0
