@@ -2,7 +2,7 @@
 # Each installs the system libraries it needs, builds, and runs.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-.PHONY: deps build demo test tsan bench fixtures
+.PHONY: deps build demo test tsan bench fuzz fixtures
 
 APT_PACKAGES := libopenblas-dev libsqlite3-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -55,6 +55,12 @@ bench: deps
 	.build/release/amalgam-bench eval
 	.build/release/amalgam-bench optimizers
 	.build/release/amalgam-bench search
+
+# libFuzzer targets for the parsers of untrusted input (tools/fuzz, a package of its own), each run
+# for FUZZ_SECONDS seconds in turn; fails, naming the input, when any of them crashes.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) tools/fuzz/run.sh
 
 # Regenerate the golden fixtures with the reference libraries (needs PyPI; never needed to build or test).
 fixtures:

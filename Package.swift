@@ -11,6 +11,10 @@ let package = Package(
         .executable(name: "amalgam", targets: ["amalgam"]),
         .executable(name: "amalgam-bench", targets: ["amalgam-bench"]),
         .library(name: "Tensors", targets: ["Tensors"]),
+        // For tools/fuzz, a package of its own that reaches the parsers through these products.
+        .library(name: "Merging", targets: ["Merging"]),
+        .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "Search", targets: ["Search"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

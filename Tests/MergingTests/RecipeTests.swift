@@ -52,6 +52,16 @@ import Testing
         #expect(try parse(slices.yaml) == slices)
     }
 
+    /// Paths holding scalars YAML refuses in a stream or reads as line breaks (DEL, C1 controls,
+    /// U+2028, U+FEFF): written raw inside quotes, they made the emitted recipe unreadable or read
+    /// back as another path (found reading the emitter for tools/fuzz; its recipe round trip trapped).
+    @Test func unprintableScalarsAreEscaped() throws {
+        for path in ["a\u{85}b", "a\u{80}b", "a\u{2028}b", "a\u{7F}\u{FEFF}b", "é\u{9F}\u{A0}"] {
+            let recipe = Recipe(mergeMethod: .linear, models: [Recipe.InputModel(model: path, parameters: ParameterSettings([("weight", .scalar(.number(1)))]))])
+            #expect(try parse(recipe.yaml) == recipe, "\(path.debugDescription) as \(recipe.yaml)")
+        }
+    }
+
     @Test func gradientsAndFiltersEvaluateAsMergekit() {
         let gradient = ParameterSetting.list([.number(0), .number(0.5), .number(1)])
         #expect(gradient.evaluate(tensorName: "x", t: 0.25) == .number(0.25))

@@ -28,6 +28,14 @@ import Testing
         #expect(model.bytesOnDisk == Self.shard1.count + Self.shard2.count)
     }
 
+    @Test func weightMapReadsFromBytes() throws {
+        let map = try ModelFolder.weightMap(json: Array(#"{"metadata": {}, "weight_map": {"b": "s2.safetensors", "a": "s1.safetensors"}}"#.utf8), file: "index.json")
+        #expect(map.map(\.tensor) == ["b", "a"] && map.map(\.shard) == ["s2.safetensors", "s1.safetensors"])
+        #expect { try ModelFolder.weightMap(json: Array(#"{"weight_map": {"a": 1}}"#.utf8), file: "index.json") } throws: {
+            $0 as? ModelFolderError == ModelFolderError(file: "index.json", field: "weight_map.a", "is a number, not a file name")
+        }
+    }
+
     @Test func indexListsATensorItsShardLacks() throws {
         let directory = try folder(index: #"{"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors", "c": "s2.safetensors"}}"#)
         expectFolderError(directory, file: "s2.safetensors", field: nil,

@@ -32,7 +32,7 @@ struct AddedVocabulary: Sendable {
             let content = try json.string(object, "content", field)
             guard !content.isEmpty else { throw json.fail("\(field).content", "is empty") }
             tokens.append(Token(
-                id: try json.int(object, "id", field), content: Array(content.unicodeScalars),
+                id: try json.id(object["id"], "\(field).id"), content: Array(content.unicodeScalars),
                 special: try json.bool(object, "special", field, default: false),
                 normalized: try json.bool(object, "normalized", field, default: true),
                 lstrip: try json.bool(object, "lstrip", field, default: false),

@@ -29,8 +29,7 @@ struct BPEModel: Sendable {
         }
         var vocabulary: [TokenText: Int] = [:]
         for member in try json.object(object["vocab"], "\(field).vocab").members {
-            guard let id = member.value.number?.int else { throw json.fail("\(field).vocab.\(member.key)", "expected an integer id") }
-            vocabulary[TokenText(member.key)] = id
+            vocabulary[TokenText(member.key)] = try json.id(member.value, "\(field).vocab.\(member.key)")
         }
         self.vocabulary = vocabulary
         var merges: [UInt64: (rank: Int, merged: Int)] = [:]

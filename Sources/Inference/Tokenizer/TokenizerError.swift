@@ -44,6 +44,15 @@ struct TokenizerJSON {
         return int
     }
 
+    /// A token id: an integer from 0 to 4 294 967 295, the tokenizers library's `u32` (the BPE merge
+    /// table packs two ids into one 64-bit key, and the vocabulary size is the largest id + 1).
+    func id(_ value: JSONValue?, _ field: String) throws(TokenizerError) -> Int {
+        guard let id = value?.number?.int, id >= 0, id <= Int(UInt32.max) else {
+            throw fail(field, "expected a token id from 0 to \(UInt32.max), found \(value.map { $0.number?.literal ?? $0.kindDescription } ?? "nothing")")
+        }
+        return id
+    }
+
     func array(_ object: JSONObject, _ key: String, _ field: String) throws(TokenizerError) -> [JSONValue] {
         guard let array = object[key]?.array else { throw fail("\(field).\(key)", "expected a list, found \(object[key]?.kindDescription ?? "nothing")") }
         return array

@@ -99,7 +99,18 @@ enum YAMLText {
         let ambiguous = ["true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"].contains(text.lowercased())
             || Double(text) != nil || text.first == "-" || text.isEmpty
         if safe && !ambiguous { return text }
-        // A JSON string is a valid YAML double-quoted scalar with the same value.
-        return JSONValue.string(text).serialized()
+        // A JSON string is a YAML double-quoted scalar with the same value once the scalars YAML
+        // refuses in a stream (DEL, C1 controls, U+FEFF, U+FFFE/F) or reads as line breaks, folded
+        // to a space (U+0085, U+2028, U+2029), are escaped too.
+        var quoted = ""
+        for scalar in JSONValue.string(text).serialized().unicodeScalars {
+            if (0x7F...0x9F).contains(scalar.value) || [0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF].contains(scalar.value) {
+                let hex = String(scalar.value, radix: 16)
+                quoted += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            } else {
+                quoted.unicodeScalars.append(scalar)
+            }
+        }
+        return quoted
     }
 }

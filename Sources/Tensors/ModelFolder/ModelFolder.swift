@@ -72,13 +72,13 @@ public struct ModelFolder: Sendable {
         }
     }
 
-    private static func openIndexed(folder: String, index: String) throws -> ([SafetensorsFile], [String: Location], [String]) {
-        guard let data = FileManager.default.contents(atPath: index) else {
-            throw ModelFolderError(file: index, "cannot be read")
-        }
+    /// The `weight_map` of a `model.safetensors.index.json` (its bytes; `file` names it in errors):
+    /// each tensor and the shard the index puts it in, in file order. Every shard name must be a
+    /// plain file name in the folder; whether the shards agree is checked when the folder opens.
+    public static func weightMap(json bytes: some Collection<UInt8>, file index: String) throws(ModelFolderError) -> [(tensor: String, shard: String)] {
         let root: JSONValue
         do {
-            root = try JSONParser().parse(data)
+            root = try JSONParser().parse(bytes)
         } catch {
             throw ModelFolderError(file: index, "is not valid JSON: \(error)")
         }
@@ -88,8 +88,7 @@ public struct ModelFolder: Sendable {
         guard let map = weightMap.object else {
             throw ModelFolderError(file: index, field: "weight_map", "is \(weightMap.kindDescription), not an object")
         }
-        var shardNames: [String] = []
-        var listed: [String: String] = [:]
+        var entries: [(tensor: String, shard: String)] = []
         for member in map.members {
             guard let file = member.value.string else {
                 throw ModelFolderError(file: index, field: "weight_map.\(member.key)", "is \(member.value.kindDescription), not a file name")
@@ -97,8 +96,21 @@ public struct ModelFolder: Sendable {
             guard !file.isEmpty, !file.contains("/"), file != "..", file != "." else {
                 throw ModelFolderError(file: index, field: "weight_map.\(member.key)", "names \"\(file)\", which is not a file in the folder")
             }
+            entries.append((member.key, file))
+        }
+        return entries
+    }
+
+    private static func openIndexed(folder: String, index: String) throws -> ([SafetensorsFile], [String: Location], [String]) {
+        guard let data = FileManager.default.contents(atPath: index) else {
+            throw ModelFolderError(file: index, "cannot be read")
+        }
+        let map = try weightMap(json: data, file: index)
+        var shardNames: [String] = []
+        var listed: [String: String] = [:]
+        for (tensor, file) in map {
             if !shardNames.contains(file) { shardNames.append(file) }
-            listed[member.key] = file
+            listed[tensor] = file
         }
         var shards: [SafetensorsFile] = []
         var locations: [String: Location] = [:]
@@ -123,10 +135,10 @@ public struct ModelFolder: Sendable {
             }
             shards.append(file)
         }
-        for member in map.members where locations[member.key] == nil {
+        for (tensor, file) in map where locations[tensor] == nil {
             throw ModelFolderError(
-                file: folder + "/" + (listed[member.key] ?? "?"), field: nil,
-                "has no tensor '\(member.key)', which \(SafetensorsLayout.indexFileName) lists in it")
+                file: folder + "/" + file, field: nil,
+                "has no tensor '\(tensor)', which \(SafetensorsLayout.indexFileName) lists in it")
         }
         return (shards, locations, names)
     }
