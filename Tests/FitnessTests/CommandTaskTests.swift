@@ -55,6 +55,8 @@ import Tensors
 
     @Test func durations() {
         #expect(parseDuration("2h") == 7200 && parseDuration("30m") == 1800 && parseDuration("90") == 90 && parseDuration("1.5s") == 1.5)
-        #expect(parseDuration("-1s") == nil && parseDuration("soon") == nil)
+        #expect(parseDuration("-1s") == nil && parseDuration("soon") == nil && parseDuration("1e308h") == nil)
+        #expect(formatDuration(7200) == "2h" && formatDuration(1800) == "30m" && formatDuration(90) == "90s" && formatDuration(1.5) == "1.5s")
+        #expect(formatDuration(86400) == "1d" && formatDuration(1e300) == "1e+300s" && formatDuration(.infinity) == "infs")
     }
 }

@@ -9,16 +9,17 @@ public func parseDuration(_ text: String) -> Double? {
         unit = scale
         body = body.dropLast()
     }
-    guard let value = Double(body), value > 0, value.isFinite else { return nil }
+    guard let value = Double(body), value > 0, (value * unit).isFinite else { return nil }
     return value * unit
 }
 
 /// Seconds as the shortest duration text `parseDuration` reads back: `7200` → `2h`, `90` → `90s`,
-/// `1800` → `30m`, `1.5` → `1.5s`.
+/// `1800` → `30m`, `1.5` → `1.5s` (and any other value, however large, as seconds).
 public func formatDuration(_ seconds: Double) -> String {
+    guard seconds.isFinite, abs(seconds) < 1e15 else { return "\(seconds)s" }
     for (scale, unit) in [(86400.0, "d"), (3600, "h"), (60, "m")] where seconds >= scale && seconds.truncatingRemainder(dividingBy: scale) == 0 {
         return "\(Int(seconds / scale))\(unit)"
     }
-    if seconds == seconds.rounded(), abs(seconds) < 1e15 { return "\(Int(seconds))s" }
+    if seconds == seconds.rounded() { return "\(Int(seconds))s" }
     return "\(seconds)s"
 }
