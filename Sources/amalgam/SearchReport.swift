@@ -30,9 +30,9 @@ enum SearchReport {
         defer { sources.forEach { $0.cancel() } }
         let terminal = isatty(STDERR_FILENO) == 1
         var lastLine = Date.distantPast
-        print("searching \(space.name) in \(folder.path): budget \(evaluations) evaluations\(time.map { ", \(Int($0)) s" } ?? "")")
+        print("searching \(space.name) in \(folder.path): budget \(evaluations) evaluations\(time.map { ", " + Format.fixed($0, digits: 0) + " s" } ?? "")")
         let (ending, _) = try SearchSession.run(folder: folder, space: space, workers: workers, evaluations: evaluations, time: time, stop: stop) { p in
-            let eta = p.etaSeconds.map { "ETA \(Int($0))s" } ?? "ETA -"
+            let eta = p.etaSeconds.map { "ETA " + Format.fixed($0, digits: 0) + "s" } ?? "ETA -"
             let best = p.best.map { String(format: "%.4f", $0) } ?? "-"
             let line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(String(format: "%.0f", p.ratePerHour))/h, \(eta), best \(best), front \(p.frontSize)"
             if terminal {
