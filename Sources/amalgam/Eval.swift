@@ -68,7 +68,11 @@ extension Amalgam {
                         lines += JSONValue.object(object).serialized() + "\n"
                     }
                 }
-                try Data(lines.utf8).write(to: URL(fileURLWithPath: samples))
+                do {
+                    try Data(lines.utf8).write(to: URL(fileURLWithPath: samples))
+                } catch {
+                    throw ArgumentFileError(file: samples, field: "--samples", "cannot be written (\(error.localizedDescription))")
+                }
             }
             if json {
                 var tasks = JSONObject()

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Fitness
 import Foundation
 import Search
+import Tensors
 
 extension Amalgam {
     struct Init: ParsableCommand {
@@ -37,12 +39,20 @@ extension Amalgam {
         func run() throws {
             let file = out ?? "search-spaces/\(name).yaml"
             if FileManager.default.fileExists(atPath: file) && !force {
-                throw ValidationError("\(file) exists; pass --force to overwrite it")
+                throw SearchSpaceError(file: file, "exists; pass --force to overwrite it")
             }
+            // Refuse what `search` would refuse, before a space is written around it.
+            for folder in [base] + models { _ = try ModelFolder(path: folder) }
+            if let fitness { _ = try FitnessFile(contentsOf: fitness) }
             let absolute = URL(fileURLWithPath: file).standardizedFileURL.path
-            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: absolute).deletingLastPathComponent().path, withIntermediateDirectories: true)
             let text = SearchSpaceTemplate.text(name: name, base: base, models: models, fitness: fitness, file: absolute)
-            try Data(text.utf8).write(to: URL(fileURLWithPath: absolute), options: .atomic)
+            if fitness != nil { _ = try SearchSpace(yaml: text, file: absolute) }
+            do {
+                try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: absolute).deletingLastPathComponent().path, withIntermediateDirectories: true)
+                try Data(text.utf8).write(to: URL(fileURLWithPath: absolute), options: .atomic)
+            } catch {
+                throw SearchSpaceError(file: file, "cannot be written (\(error.localizedDescription))")
+            }
             print("wrote \(file); check it with: amalgam search \(file) --dry-run")
         }
     }
