@@ -23,7 +23,7 @@ public enum Exporter {
             }
             return candidate
         }
-        let order = RunStatus.objectiveOrder(folder: folder)
+        let order = try RunStatus.objectiveOrder(folder: folder)
         guard let (name, maximize) = objective.map({ wanted in order.first { $0.0 == wanted } }) ?? order.first else {
             throw ArchiveError(file: folder.spacePath, "has no objective \(objective ?? "") (objectives: \(order.map(\.0).joined(separator: ", ")))")
         }
@@ -43,13 +43,18 @@ public enum Exporter {
         let directory = folder.path + "/exports/\(candidate.id)"
         let recipeFile = recipePath ?? directory + "/recipe.yml"
         let model = modelPath ?? (recipePath == nil ? directory : nil)
-        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: recipeFile).deletingLastPathComponent().path, withIntermediateDirectories: true)
         if let model {
             let plan = try MergePlan(recipe: try Recipe(yaml: candidate.recipe, file: recipeFile), file: recipeFile)
             try MergedModelWriter(materializer: Materializer(plan: plan)).write(to: model, replacing: true)
         }
-        // After the model: replacing the model folder would remove a recipe written inside it.
-        try Data(candidate.recipe.utf8).write(to: URL(fileURLWithPath: recipeFile), options: .atomic)
+        // After the model: replacing the model folder would remove a recipe written inside it, and
+        // a merge that fails leaves no folder behind.
+        do {
+            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: recipeFile).deletingLastPathComponent().path, withIntermediateDirectories: true)
+            try Data(candidate.recipe.utf8).write(to: URL(fileURLWithPath: recipeFile), options: .atomic)
+        } catch {
+            throw RecipeError(file: recipeFile, "cannot be written (\(error.localizedDescription))")
+        }
         return Result(id: candidate.id, recipePath: recipeFile, modelPath: model)
     }
 }

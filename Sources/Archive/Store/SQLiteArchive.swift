@@ -64,7 +64,7 @@ public final class SQLiteArchive: ArchiveStore {
         database = try SQLiteDatabase(path: path, create: !reader)
         failpoint = reader ? nil : Failpoint.fromEnvironment()
         if reader {
-            let version = try database.userVersion
+            let version = try Self.schemaVersion(database)
             guard version <= Self.migrations.latestVersion else {
                 throw ArchiveError(file: path, "the archive has schema version \(version), newer than this Amalgam's \(Self.migrations.latestVersion); use a newer amalgam")
             }
@@ -72,6 +72,16 @@ public final class SQLiteArchive: ArchiveStore {
         } else {
             try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")
             try Self.migrations.migrate(database)
+        }
+    }
+
+    /// The archive's `user_version`; a file SQLite cannot read (garbage, truncated) is an `ArchiveError`.
+    static func schemaVersion(_ database: SQLiteDatabase) throws -> Int {
+        do {
+            return try database.userVersion
+        } catch {
+            guard error.primaryCode == SQLITE_NOTADB || error.primaryCode == SQLITE_CORRUPT else { throw error }
+            throw ArchiveError(file: database.path, "is damaged or not an SQLite database (\(error.message)); it cannot be read as an Amalgam archive")
         }
     }
 
