@@ -98,6 +98,10 @@ let package = Package(
             dependencies: ["Archive"]
         ),
         .testTarget(
+            name: "AmalgamTests",
+            dependencies: ["amalgam"]
+        ),
+        .testTarget(
             name: "AmalgamCLITests",
             dependencies: ["Tensors", "Archive"],
             exclude: ["Snapshots"]

@@ -35,10 +35,10 @@ enum Format {
         let magnitude = (abs(value) * scale).rounded()
         guard magnitude < 0x1p63 else { return String(value) }
         let scaled = Int(magnitude)
-        let whole = scaled / Int(scale)
-        var fraction = String(scaled % Int(scale))
-        fraction = String(repeating: "0", count: digits - fraction.count) + fraction
-        return (value < 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + fraction : "")
+        let whole = String(scaled / Int(scale))
+        guard digits > 0 else { return (value < 0 ? "-" : "") + whole }
+        let fraction = String(scaled % Int(scale))
+        return (value < 0 ? "-" : "") + whole + "." + String(repeating: "0", count: digits - fraction.count) + fraction
     }
 
     static func fileName(_ path: String) -> String {
