@@ -95,17 +95,13 @@ public struct FitnessFile: Sendable {
                 throw FitnessError(file: path, field: "\(field).kind", "expected choice, perplexity, generate or command")
             }
             if tasks.contains(where: { $0.name == name }) { throw FitnessError(file: path, field: "\(field).name", "\"\(name)\" appears twice") }
-            /// A task file, relative to the fitness file, which must exist.
+            /// A task file's path, resolved against the fitness file's folder.
             func file(_ key: String) throws(FitnessError) -> String? {
                 guard let node = task[Node(key)] else { return nil }
                 guard let relative = node.scalar?.string, !relative.isEmpty else {
                     throw FitnessError(file: path, field: "\(field).\(key)", "expected the path of a JSONL file")
                 }
-                let resolved = relative.hasPrefix("/") ? relative : folder + "/" + relative
-                guard FileManager.default.fileExists(atPath: resolved) else {
-                    throw FitnessError(file: path, field: "\(field).\(key)", "\(resolved) does not exist")
-                }
-                return resolved
+                return relative.hasPrefix("/") ? relative : folder + "/" + relative
             }
             let calibration = try file("calibration")
             let holdout = try file("holdout")
@@ -128,6 +124,11 @@ public struct FitnessFile: Sendable {
                 }
                 return texts
             } ?? []
+            // The task's own fields first, then the files they name.
+            for (key, file) in [("calibration", calibration), ("holdout", holdout)] {
+                guard let file, !FileManager.default.fileExists(atPath: file) else { continue }
+                throw FitnessError(file: path, field: "\(field).\(key)", "\(file) does not exist")
+            }
             var entry = Task(name: name, kind: kind, calibration: calibration, holdout: holdout, metric: metric,
                              weight: weight, maxTokens: maxTokens, stop: stop)
             if kind == .command {
