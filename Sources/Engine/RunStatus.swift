@@ -47,6 +47,12 @@ public enum RunStatus {
         }
     }
 
+    /// The status `resume` continues from, or nil when the search was killed after writing
+    /// space.yaml but before its archive was set up: nothing was recorded, so resuming starts it.
+    public static func readForResume(folder: RunFolder) throws -> Status? {
+        SQLiteArchive.isUnstarted(path: folder.archivePath) ? nil : try read(folder: folder)
+    }
+
     public static func read(folder: RunFolder) throws -> Status {
         let archive = try SQLiteArchive(path: folder.archivePath, reader: true)
         let candidates = try archive.candidates()

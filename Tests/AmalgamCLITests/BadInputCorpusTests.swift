@@ -47,6 +47,22 @@ import Testing
         }
         #expect(workspace.snapshot(input.unchanged) == before, "\(input.unchanged) changed: \(context)")
     }
+
+    /// The boundary of "damaged": a search killed after writing space.yaml but before its archive
+    /// existed (or while creating it, leaving an empty file) recorded nothing, so resume starts it
+    /// rather than refusing a run folder nothing else can continue.
+    @Test(arguments: [nil, [UInt8]()])
+    func aRunKilledBeforeItsArchiveResumes(_ archive: [UInt8]?) throws {
+        let workspace = try Workspace()
+        let run = try workspace.finishedRun()
+        try workspace.removeArchive()
+        if let archive { try workspace.write("run/archive.sqlite", bytes: archive) }
+        let resumed = try CLI.run(["resume", run, "--evaluations", "1"], deadline: 120)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let status = try CLI.run(["status", run, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        #expect(object?["evaluations"] as? Int == 1, "\(status.stdout)\(status.stderr)")
+    }
 }
 
 /// One bad input: how to make it, and what the refusal must say.

@@ -75,6 +75,17 @@ public final class SQLiteArchive: ArchiveStore {
         }
     }
 
+    /// Whether `path` holds no archive yet: no file, or an empty database nothing was migrated into
+    /// (a search killed while creating it). Such a run has recorded nothing; a database with
+    /// tables of its own is not "not yet an archive" and is refused by `init(path:reader:)`.
+    public static func isUnstarted(path: String) -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return true }
+        guard let database = try? SQLiteDatabase(path: path, readOnly: true, create: false),
+              let version = try? database.userVersion, version == 0,
+              let tables = try? database.scalar("SELECT count(*) FROM sqlite_master")?.int else { return false }
+        return tables == 0
+    }
+
     /// The archive's `user_version`; a file SQLite cannot read (garbage, truncated) is an `ArchiveError`.
     static func schemaVersion(_ database: SQLiteDatabase) throws -> Int {
         do {
