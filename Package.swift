@@ -106,6 +106,10 @@ let package = Package(
             dependencies: ["Engine", "Search", "Archive", "Tensors"]
         ),
         .testTarget(
+            name: "AmalgamTests",
+            dependencies: ["amalgam"]
+        ),
+        .testTarget(
             name: "AmalgamCLITests",
             dependencies: ["Tensors", "Archive"],
             exclude: ["Snapshots"]

@@ -23,7 +23,7 @@ public enum Exporter {
             }
             return candidate
         }
-        let order = RunStatus.objectiveOrder(folder: folder)
+        let order = try RunStatus.objectiveOrder(folder: folder)
         guard let (name, maximize) = objective.map({ wanted in order.first { $0.0 == wanted } }) ?? order.first else {
             throw ArchiveError(file: folder.spacePath, "has no objective \(objective ?? "") (objectives: \(order.map(\.0).joined(separator: ", ")))")
         }

@@ -22,19 +22,23 @@ public struct RunFolder: Sendable {
     }
 
     /// Makes the folder for a new search; an existing run is refused unless `force` (which starts afresh).
+    /// Every input of the space (fitness file and task data, models, tokenizer) is checked first,
+    /// so bad input leaves neither a run folder behind nor an earlier run removed by `force`.
     public static func create(path: String, space: SearchSpace, force: Bool) throws -> RunFolder {
         let folder = RunFolder(path: path)
         let manager = FileManager.default
-        if manager.fileExists(atPath: folder.archivePath) || manager.fileExists(atPath: folder.spacePath) {
-            guard force else {
-                throw ArchiveError(file: folder.path, "already holds a run; continue it with `amalgam resume \(path)` or start afresh with --force")
-            }
+        let holdsRun = manager.fileExists(atPath: folder.archivePath) || manager.fileExists(atPath: folder.spacePath)
+        if holdsRun && !force {
+            throw ArchiveError(file: folder.path, "already holds a run; continue it with `amalgam resume \(path)` or start afresh with --force")
+        }
+        _ = try SearchContext(space: space, threadsPerWorker: 1)
+        let text = try frozen(space)
+        if holdsRun {
             _ = try RunLock(runFolder: folder.path)  // refuse to delete a run another process is searching
             for name in ["archive.sqlite", "archive.sqlite-wal", "archive.sqlite-shm", "space.yaml", "exports"] {
                 try? manager.removeItem(atPath: folder.path + "/" + name)
             }
         }
-        let text = try frozen(space)
         let created = try Disk.makeDirectories(folder.path)
         do {
             try Disk.writeAtomically(Array(text.utf8), to: folder.spacePath)

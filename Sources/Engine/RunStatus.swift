@@ -34,8 +34,10 @@ public enum RunStatus {
     }
 
     /// The objective names in space order, with whether each is maximized.
-    static func objectiveOrder(folder: RunFolder) -> [(String, Bool)] {
-        guard let text = try? String(contentsOfFile: folder.spacePath, encoding: .utf8) else { return [] }
+    static func objectiveOrder(folder: RunFolder) throws(ArchiveError) -> [(String, Bool)] {
+        guard let text = try? String(contentsOfFile: folder.spacePath, encoding: .utf8) else {
+            throw ArchiveError(file: folder.spacePath, "cannot be read; is \(folder.path) a run folder?")
+        }
         return text.split(separator: "\n").compactMap { line in
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             for key in ["- maximize:", "- minimize:"] where trimmed.hasPrefix(key) {
@@ -45,12 +47,18 @@ public enum RunStatus {
         }
     }
 
+    /// The status `resume` continues from, or nil when the search was killed after writing
+    /// space.yaml but before its archive was set up: nothing was recorded, so resuming starts it.
+    public static func readForResume(folder: RunFolder) throws -> Status? {
+        SQLiteArchive.isUnstarted(path: folder.archivePath) ? nil : try read(folder: folder)
+    }
+
     public static func read(folder: RunFolder) throws -> Status {
         let archive = try SQLiteArchive(path: folder.archivePath, reader: true)
         let candidates = try archive.candidates()
         let info = try archive.runInfo()
         let finished = candidates.filter { $0.status == .done || $0.status == .failed }
-        let order = objectiveOrder(folder: folder)
+        let order = try objectiveOrder(folder: folder)
         let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
         var best: [(String, Int, Double)] = []
         for (name, maximize) in order {
@@ -79,7 +87,7 @@ public enum RunStatus {
     /// only counts the members and is polled, leaves it out.
     public static func front(folder: RunFolder, archive given: SQLiteArchive? = nil, withCosts: Bool = true) throws -> [FrontEntry] {
         let archive = try given ?? SQLiteArchive(path: folder.archivePath, reader: true)
-        let order = objectiveOrder(folder: folder)
+        let order = try objectiveOrder(folder: folder)
         let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
         let scores = Dictionary(grouping: try archive.scores(candidate: nil), by: \.candidate)
         var points: [(CandidateRecord, [Double])] = []

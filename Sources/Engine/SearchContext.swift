@@ -24,6 +24,7 @@ public struct SearchContext: Sendable {
         self.threadsPerWorker = max(1, threadsPerWorker)
         fitness = try space.fitnessInline.map { text throws(FitnessError) in try FitnessFile(yaml: text, path: space.fitness) }
             ?? FitnessFile(contentsOf: space.fitness)
+        try fitness.checkData()
         let weighted = fitness.tasks.filter { $0.weight > 0 }
         if space.objectives.contains(where: { $0.quantity == .accuracy }) && weighted.isEmpty {
             throw SearchSpaceError(file: space.fitness, field: "tasks", "no task has a positive weight, so accuracy is undefined")

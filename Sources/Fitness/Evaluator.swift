@@ -124,14 +124,7 @@ public struct Evaluator {
         var samples: [JSONValue] = []
         for row in rows {
             try cancellation?.check()
-            let context = try data.string(row, "context")
-            guard let choices = row.object["choices"]?.array?.compactMap(\.string), choices.count >= 2,
-                  choices.count == row.object["choices"]?.array?.count else {
-                throw FitnessError(file: "\(data.file):\(row.line)", field: "choices", "expected a list of at least two strings")
-            }
-            guard let answer = row.object["answer"]?.number?.int, choices.indices.contains(answer) else {
-                throw FitnessError(file: "\(data.file):\(row.line)", field: "answer", "expected the index of the right choice (0..<\(choices.count))")
-            }
+            let (context, choices, answer) = try data.choice(row)
             let pairs = choices.map { encodePair(context: context, continuation: $0) }
             let lls = try logLikelihoods(context: pairs[0].context, continuations: pairs.map(\.continuation))
             let scores = task.metric == "acc_norm" ? zip(lls, choices).map { $0 / Double(max(1, $1.unicodeScalars.count)) } : lls

@@ -80,6 +80,8 @@ public struct FitnessFile: Sendable {
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         guard let list = root.mapping?["tasks"]?.sequence else { throw FitnessError(file: path, field: "tasks", "expected a list of tasks") }
+        // No task scores nothing: eval would print nothing and a search would rank every candidate alike.
+        guard !list.isEmpty else { throw FitnessError(file: path, field: "tasks", "is an empty list; list at least one task") }
         var tasks: [Task] = []
         for (i, node) in list.enumerated() {
             let field = "tasks[\(i)]"
@@ -93,8 +95,16 @@ public struct FitnessFile: Sendable {
                 throw FitnessError(file: path, field: "\(field).kind", "expected choice, perplexity, generate or command")
             }
             if tasks.contains(where: { $0.name == name }) { throw FitnessError(file: path, field: "\(field).name", "\"\(name)\" appears twice") }
-            func file(_ key: String) -> String? { task[Node(key)]?.string.map { $0.hasPrefix("/") ? $0 : folder + "/" + $0 } }
-            let calibration = file("calibration")
+            /// A task file's path, resolved against the fitness file's folder.
+            func file(_ key: String) throws(FitnessError) -> String? {
+                guard let node = task[Node(key)] else { return nil }
+                guard let relative = node.scalar?.string, !relative.isEmpty else {
+                    throw FitnessError(file: path, field: "\(field).\(key)", "expected the path of a JSONL file")
+                }
+                return relative.hasPrefix("/") ? relative : folder + "/" + relative
+            }
+            let calibration = try file("calibration")
+            let holdout = try file("holdout")
             if kind != .command, calibration == nil { throw FitnessError(file: path, field: "\(field).calibration", "is missing") }
             let metric = task["metric"]?.string ?? (Self.metrics[kind]?.first ?? "")
             guard Self.metrics[kind]?.contains(metric) == true else {
@@ -102,10 +112,24 @@ public struct FitnessFile: Sendable {
             }
             let weight = task["weight"].map { $0.float ?? Double($0.int ?? -1) } ?? (kind == .perplexity ? 0 : 1)
             guard weight >= 0, weight.isFinite else { throw FitnessError(file: path, field: "\(field).weight", "expected a non-negative number") }
-            let maxTokens = task["max_tokens"]?.int ?? 32
-            guard maxTokens > 0 else { throw FitnessError(file: path, field: "\(field).max_tokens", "expected a positive integer") }
-            let stop = task["stop"].map { $0.sequence?.compactMap(\.string) ?? [$0.string].compactMap { $0 } } ?? []
-            var entry = Task(name: name, kind: kind, calibration: calibration, holdout: file("holdout"), metric: metric,
+            let maxTokens = try task["max_tokens"].map { node throws(FitnessError) -> Int in
+                guard let count = node.int, count > 0 else { throw FitnessError(file: path, field: "\(field).max_tokens", "expected a positive integer") }
+                return count
+            } ?? 32
+            let stop = try task["stop"].map { node throws(FitnessError) -> [String] in
+                if let text = node.scalar?.string { return [text] }
+                let texts: [String]? = node.sequence?.compactMap(\.scalar?.string)
+                guard let texts, texts.count == node.sequence?.count else {
+                    throw FitnessError(file: path, field: "\(field).stop", "expected a string or a list of strings")
+                }
+                return texts
+            } ?? []
+            // The task's own fields first, then the files they name.
+            for (key, file) in [("calibration", calibration), ("holdout", holdout)] {
+                guard let file, !FileManager.default.fileExists(atPath: file) else { continue }
+                throw FitnessError(file: path, field: "\(field).\(key)", "\(file) does not exist")
+            }
+            var entry = Task(name: name, kind: kind, calibration: calibration, holdout: holdout, metric: metric,
                              weight: weight, maxTokens: maxTokens, stop: stop)
             if kind == .command {
                 guard let run = task["run"]?.sequence?.compactMap(\.string), !run.isEmpty, run.count == task["run"]?.sequence?.count else {
@@ -127,5 +151,16 @@ public struct FitnessFile: Sendable {
             tasks.append(entry)
         }
         self.tasks = tasks
+    }
+
+    /// Reads every task file and checks that each example has the fields its kind needs: a search
+    /// calls it before its first candidate, so bad data is one error rather than a run of failures.
+    public func checkData() throws(FitnessError) {
+        for task in tasks where task.kind != .command {
+            for split in Split.allCases {
+                guard let file = task.file(split) else { continue }
+                try TaskData(file: file).check(task.kind)
+            }
+        }
     }
 }

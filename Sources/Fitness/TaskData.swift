@@ -30,4 +30,30 @@ struct TaskData {
         guard let value = row.object[key]?.string else { throw FitnessError(file: "\(file):\(row.line)", field: key, "expected a string") }
         return value
     }
+
+    /// A choice example: `{"context": "...", "choices": ["..", ".."], "answer": 1}`.
+    func choice(_ row: (line: Int, object: JSONObject)) throws(FitnessError) -> (context: String, choices: [String], answer: Int) {
+        let context = try string(row, "context")
+        guard let list = row.object["choices"]?.array, case let choices = list.compactMap(\.string), choices.count >= 2, choices.count == list.count else {
+            throw FitnessError(file: "\(file):\(row.line)", field: "choices", "expected a list of at least two strings")
+        }
+        guard let answer = row.object["answer"]?.number?.int, choices.indices.contains(answer) else {
+            throw FitnessError(file: "\(file):\(row.line)", field: "answer", "expected the index of the right choice (0..<\(choices.count))")
+        }
+        return (context, choices, answer)
+    }
+
+    /// Checks that every row has the fields a task of `kind` reads.
+    func check(_ kind: FitnessFile.Kind) throws(FitnessError) {
+        for row in rows {
+            switch kind {
+            case .choice: _ = try choice(row)
+            case .perplexity: _ = try string(row, "text")
+            case .generate:
+                _ = try string(row, "prompt")
+                _ = try string(row, "answer")
+            case .command: break
+            }
+        }
+    }
 }

@@ -23,14 +23,22 @@ enum Format {
     }
 
     /// `value` with exactly `digits` decimals, without Foundation's locale-dependent formatting.
+    ///
+    /// Special values print as `inf`, `-inf` and `nan` (an infinite perplexity is a legitimate
+    /// score); a value too large to scale into an `Int` at that precision (|value| · 10^digits ≥ 2⁶³)
+    /// prints in Swift's shortest round-trip form, such as `1e+30`.
     static func fixed(_ value: Double, digits: Int) -> String {
+        if value.isNaN { return "nan" }
+        if value.isInfinite { return value < 0 ? "-inf" : "inf" }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
-        let scaled = Int((abs(value) * scale).rounded())
-        let whole = scaled / Int(scale)
-        var fraction = String(scaled % Int(scale))
-        fraction = String(repeating: "0", count: digits - fraction.count) + fraction
-        return (value < 0 ? "-" : "") + String(whole) + (digits > 0 ? "." + fraction : "")
+        let magnitude = (abs(value) * scale).rounded()
+        guard magnitude < 0x1p63 else { return String(value) }
+        let scaled = Int(magnitude)
+        let whole = String(scaled / Int(scale))
+        guard digits > 0 else { return (value < 0 ? "-" : "") + whole }
+        let fraction = String(scaled % Int(scale))
+        return (value < 0 ? "-" : "") + whole + "." + String(repeating: "0", count: digits - fraction.count) + fraction
     }
 
     static func fileName(_ path: String) -> String {

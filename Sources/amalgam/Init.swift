@@ -1,4 +1,5 @@
 import ArgumentParser
+import Fitness
 import Foundation
 import Search
 import Tensors
@@ -38,10 +39,14 @@ extension Amalgam {
         func run() throws {
             let file = out ?? "search-spaces/\(name).yaml"
             if FileManager.default.fileExists(atPath: file) && !force {
-                throw ValidationError("\(file) exists; pass --force to overwrite it")
+                throw SearchSpaceError(file: file, "exists; pass --force to overwrite it")
             }
+            // Refuse what `search` would refuse, before a space is written around it.
+            for folder in [base] + models { _ = try ModelFolder(path: folder) }
+            if let fitness { _ = try FitnessFile(contentsOf: fitness) }
             let absolute = URL(fileURLWithPath: file).standardizedFileURL.path
             let text = SearchSpaceTemplate.text(name: name, base: base, models: models, fitness: fitness, file: absolute)
+            if fitness != nil { _ = try SearchSpace(yaml: text, file: absolute) }
             try Disk.writeAtomically(Array(text.utf8), to: absolute)
             print("wrote \(file); check it with: amalgam search \(file) --dry-run")
         }

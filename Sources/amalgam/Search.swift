@@ -83,9 +83,9 @@ extension Amalgam {
         func run() throws {
             let folder = RunFolder(path: runFolder)
             let space = try folder.frozenSpace()
-            let recorded = try RunStatus.read(folder: folder)
-            try SearchReport.runAndReport(folder: folder, space: space, workers: workers ?? recorded.workers ?? space.workers,
-                                          evaluations: evaluations ?? recorded.budget ?? space.evaluations, time: time.flatMap(parseDurationText))
+            let recorded = try RunStatus.readForResume(folder: folder)
+            try SearchReport.runAndReport(folder: folder, space: space, workers: workers ?? recorded?.workers ?? space.workers,
+                                          evaluations: evaluations ?? recorded?.budget ?? space.evaluations, time: time.flatMap(parseDurationText))
         }
     }
 }

@@ -30,10 +30,10 @@ enum SearchReport {
         defer { sources.forEach { $0.cancel() } }
         let terminal = isatty(STDERR_FILENO) == 1
         var lastLine = Date.distantPast
-        print("searching \(space.name) in \(folder.path): budget \(evaluations) evaluations\(time.map { ", \(Int($0)) s" } ?? "")")
+        print("searching \(space.name) in \(folder.path): budget \(evaluations) evaluations\(time.map { ", " + Format.fixed($0, digits: 0) + " s" } ?? "")")
         fflush(nil)  // stdout: seen at once through a pipe or a log file, not when the search ends
         let report: (SearchEngine.Progress) -> Void = { p in
-            let eta = p.etaSeconds.map { "ETA \(Int($0))s" } ?? "ETA -"
+            let eta = p.etaSeconds.map { "ETA " + Format.fixed($0, digits: 0) + "s" } ?? "ETA -"
             let best = p.best.map { String(format: "%.4f", $0) } ?? "-"
             let line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(String(format: "%.0f", p.ratePerHour))/h, \(eta), best \(best), front \(p.frontSize)"
             if terminal {

@@ -29,7 +29,7 @@ extension Amalgam {
             }
             print("evaluations \(status.evaluations)/\(status.budget.map(String.init) ?? "?"), failed \(status.failed), running \(status.running), front \(status.frontSize)")
             for entry in status.best { print("best \(entry.objective): #\(entry.id) \(Format.fixed(entry.value, digits: 4))") }
-            print("rate \(Format.fixed(status.ratePerHour, digits: 1))/h" + (status.etaSeconds.map { ", ETA \(Int($0)) s" } ?? ""))
+            print("rate \(Format.fixed(status.ratePerHour, digits: 1))/h" + (status.etaSeconds.map { ", ETA " + Format.fixed($0, digits: 0) + " s" } ?? ""))
         }
     }
 

@@ -40,7 +40,7 @@ extension Amalgam {
             let input: String
             if let file {
                 guard let data = FileManager.default.contents(atPath: file), let content = String(data: data, encoding: .utf8) else {
-                    throw ValidationError("\(file): cannot be read as UTF-8 text")
+                    throw ArgumentFileError(file: file, field: "--file", "cannot be read as UTF-8 text")
                 }
                 input = content
             } else {

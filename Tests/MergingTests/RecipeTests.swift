@@ -111,7 +111,7 @@ import Testing
         expectError("merge_method: linear\nmodels: [{model: a}]\nchat_template: chatml", path: "chat_template",
                     "'chat_template' is not supported; edit tokenizer_config.json of the output instead")
         expectError("merge_method: linear\nmodels: [{model: a}]\ntokenizer_source: union", path: "tokenizer_source",
-                    "tokenizer_source: union is not supported; use base or a model")
+                    "union is not supported; use base or a model")
         expectError("merge_method: linear\nmodels: [{model: {model: {path: a}, lora: {path: b}}}]", path: "models[0].model",
                     "model references given as mappings (LoRA, revisions) are not supported; give a folder path")
         expectError("merge_method: linear\nmodels: [{model: base+lora}]", path: "models[0].model",

@@ -64,7 +64,7 @@ public final class SQLiteArchive: ArchiveStore {
         database = try SQLiteDatabase(path: path, create: !reader)
         failpoint = reader ? nil : Failpoint.fromEnvironment()
         if reader {
-            let version = try database.userVersion
+            let version = try Self.schemaVersion(database)
             guard version <= Self.migrations.latestVersion else {
                 throw ArchiveError(file: path, "the archive has schema version \(version), newer than this Amalgam's \(Self.migrations.latestVersion); use a newer amalgam")
             }
@@ -72,6 +72,27 @@ public final class SQLiteArchive: ArchiveStore {
         } else {
             try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")
             try Self.migrations.migrate(database)
+        }
+    }
+
+    /// Whether `path` holds no archive yet: no file, or an empty database nothing was migrated into
+    /// (a search killed while creating it). Such a run has recorded nothing; a database with
+    /// tables of its own is not "not yet an archive" and is refused by `init(path:reader:)`.
+    public static func isUnstarted(path: String) -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return true }
+        guard let database = try? SQLiteDatabase(path: path, readOnly: true, create: false),
+              let version = try? database.userVersion, version == 0,
+              let tables = try? database.scalar("SELECT count(*) FROM sqlite_master")?.int else { return false }
+        return tables == 0
+    }
+
+    /// The archive's `user_version`; a file SQLite cannot read (garbage, truncated) is an `ArchiveError`.
+    static func schemaVersion(_ database: SQLiteDatabase) throws -> Int {
+        do {
+            return try database.userVersion
+        } catch {
+            guard error.primaryCode == SQLITE_NOTADB || error.primaryCode == SQLITE_CORRUPT else { throw error }
+            throw ArchiveError(file: database.path, "is damaged or not an SQLite database (\(error.message)); it cannot be read as an Amalgam archive")
         }
     }
 

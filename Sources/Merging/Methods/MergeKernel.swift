@@ -30,15 +30,14 @@ extension MergePlan.OutputTensor {
 /// The kernel for `method` on the context's tensor.
 func makeKernel(_ method: MergeMethod, context: MergeContext) -> any MergeKernel {
     if context.tensor.passthrough { return PassthroughKernel(context: context) }
-    if let family = method.taskArithmetic {
-        return TaskArithmeticKernel(context: context, sparsification: family.sparsification, consensus: family.consensus)
-    }
-    switch method {
+    switch method.family {
+    case .taskArithmetic(let traits):
+        return TaskArithmeticKernel(context: context, sparsification: traits.sparsification, consensus: traits.consensus)
     case .linear: return LinearKernel(context: context)
     case .slerp: return SlerpKernel(context: context)
     case .nuslerp: return NuslerpKernel(context: context)
     case .modelStock: return ModelStockKernel(context: context)
-    default: return PassthroughKernel(context: context)
+    case .passthrough: return PassthroughKernel(context: context)
     }
 }
 

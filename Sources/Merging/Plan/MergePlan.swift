@@ -80,8 +80,12 @@ public struct MergePlan: Sendable {
         let index = Dictionary(uniqueKeysWithValues: models.enumerated().map { ($0.element.reference, $0.offset) })
         configModel = 0
 
-        guard let config = models[0].folder.config else {
-            throw ModelFolderError(file: models[0].reference, "has no config.json; the architecture cannot be known")
+        // Recipes parsed from YAML never get here without a model (RecipeValidator); built ones may.
+        guard let first = models.first else {
+            throw RecipeError(file: file, path: recipe.slices != nil ? "slices" : "models", "names no model to merge")
+        }
+        guard let config = first.folder.config else {
+            throw ModelFolderError(file: first.reference, "has no config.json; the architecture cannot be known")
         }
         guard let modelType = try config.modelType else {
             throw ModelFolderError(file: config.path, field: "model_type", "is missing")
@@ -101,7 +105,7 @@ public struct MergePlan: Sendable {
             guard type == modelType else {
                 throw ModelFolderError(
                     file: modelConfig.path, field: "model_type",
-                    "is \"\(type ?? "missing")\" but \(models[0].reference) is \"\(modelType)\"; merged models must share an architecture")
+                    "is \"\(type ?? "missing")\" but \(first.reference) is \"\(modelType)\"; merged models must share an architecture")
             }
             guard let count = try modelConfig.layerCount, count > 0 else {
                 throw ModelFolderError(file: modelConfig.path, field: "num_hidden_layers", "is missing")
@@ -183,6 +187,7 @@ private struct Planner {
     mutating func plan() throws -> [MergePlan.OutputTensor] {
         let slices = try slices()
         for slice in slices {
+            guard !slice.sources.isEmpty else { throw fail("\(slice.path).sources", "is an empty list") }
             for (j, source) in slice.sources.enumerated() {
                 let available = layers[index[source.model] ?? 0]
                 guard source.layerRange.upperBound <= available else {
@@ -195,7 +200,7 @@ private struct Planner {
             }
         }
         var tensors: [MergePlan.OutputTensor] = []
-        guard let first = slices.first, let last = slices.last else { return [] }
+        guard let first = slices.first, let last = slices.last else { throw fail("slices", "is an empty list") }
         for weight in architecture.preWeights {
             let inputs = first.sources.map { ($0.model, weight.name) }
             if let tensor = try planTensor(weight.name, optional: weight.optional, inputs: inputs, slice: first, t: 0) {

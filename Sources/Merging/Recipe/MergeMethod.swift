@@ -48,40 +48,71 @@ public enum MergeMethod: String, Sendable, CaseIterable, Codable {
         case dellaMagprune
     }
 
-    /// Sparsification, sign consensus and defaults of the generalized task-arithmetic methods;
-    /// nil for the others.
-    public var taskArithmetic: (sparsification: Sparsification?, consensus: Bool, normalize: Bool, rescale: Bool)? {
-        switch self {
-        case .taskArithmetic: (nil, false, false, false)
-        case .ties: (.magnitude, true, true, false)
-        case .dareTies: (.random, true, false, true)
-        case .dareLinear: (.random, false, false, true)
-        case .breadcrumbs: (.magnitudeOutliers, false, false, false)
-        case .breadcrumbsTies: (.magnitudeOutliers, true, false, false)
-        case .della: (.dellaMagprune, true, true, true)
-        case .dellaLinear: (.dellaMagprune, false, false, true)
-        default: nil
+    /// How a task-arithmetic method treats its task vectors: sparsification, sign consensus and
+    /// the defaults of `normalize` and `rescale` (mergekit `generalized_task_arithmetic.py`).
+    public struct TaskArithmetic: Sendable, Equatable {
+        public let sparsification: Sparsification?
+        public let consensus: Bool
+        public let normalize: Bool
+        public let rescale: Bool
+    }
+
+    /// The kind of merge a method is: what it is planned with and which kernel computes it. Every
+    /// switch over methods goes through this exhaustive mapping, so a new method (or family) fails
+    /// to compile until each of them says what it does with it.
+    public enum Family: Sendable, Equatable {
+        case linear
+        case taskArithmetic(TaskArithmetic)
+        case slerp
+        case nuslerp
+        case modelStock
+        case passthrough
+    }
+
+    public var family: Family {
+        func family(_ sparsification: Sparsification?, consensus: Bool, normalize: Bool, rescale: Bool) -> Family {
+            .taskArithmetic(TaskArithmetic(sparsification: sparsification, consensus: consensus, normalize: normalize, rescale: rescale))
         }
+        return switch self {
+        case .linear: .linear
+        case .taskArithmetic: family(nil, consensus: false, normalize: false, rescale: false)
+        case .ties: family(.magnitude, consensus: true, normalize: true, rescale: false)
+        case .dareTies: family(.random, consensus: true, normalize: false, rescale: true)
+        case .dareLinear: family(.random, consensus: false, normalize: false, rescale: true)
+        case .breadcrumbs: family(.magnitudeOutliers, consensus: false, normalize: false, rescale: false)
+        case .breadcrumbsTies: family(.magnitudeOutliers, consensus: true, normalize: false, rescale: false)
+        case .della: family(.dellaMagprune, consensus: true, normalize: true, rescale: true)
+        case .dellaLinear: family(.dellaMagprune, consensus: false, normalize: false, rescale: true)
+        case .slerp: .slerp
+        case .nuslerp: .nuslerp
+        case .modelStock: .modelStock
+        case .passthrough: .passthrough
+        }
+    }
+
+    /// The task-arithmetic traits of the generalized task-arithmetic methods; nil for the others.
+    public var taskArithmetic: TaskArithmetic? {
+        if case .taskArithmetic(let traits) = family { return traits }
+        return nil
     }
 
     public var parameters: [Parameter] {
         func p(_ name: String, _ scope: Scope, _ kind: Kind, _ value: ParameterScalar?, required: Bool = false) -> Parameter {
             Parameter(name: name, scope: scope, kind: kind, defaultValue: value, required: required)
         }
-        if let family = taskArithmetic {
+        switch family {
+        case .taskArithmetic(let traits):
             var list = [
                 p("int8_mask", .shared, .bool, .bool(false)),
-                p("normalize", .shared, .bool, .bool(family.normalize)),
-                p("rescale", .shared, .bool, .bool(family.rescale)),
+                p("normalize", .shared, .bool, .bool(traits.normalize)),
+                p("rescale", .shared, .bool, .bool(traits.rescale)),
                 p("lambda", .shared, .number, .number(1)),
                 p("weight", .nonBase, .number, nil, required: true),
                 p("density", .nonBase, .number, .number(1)),
             ]
-            if family.sparsification == .magnitudeOutliers { list.append(p("gamma", .nonBase, .number, .number(0.01))) }
-            if family.sparsification == .dellaMagprune { list.append(p("epsilon", .nonBase, .number, .number(0.15))) }
+            if traits.sparsification == .magnitudeOutliers { list.append(p("gamma", .nonBase, .number, .number(0.01))) }
+            if traits.sparsification == .dellaMagprune { list.append(p("epsilon", .nonBase, .number, .number(0.15))) }
             return list
-        }
-        switch self {
         case .linear: return [p("weight", .input, .number, nil, required: true), p("normalize", .shared, .bool, .bool(true))]
         case .slerp: return [p("t", .shared, .number, nil, required: true)]
         case .nuslerp:
@@ -90,18 +121,16 @@ public enum MergeMethod: String, Sendable, CaseIterable, Codable {
                     p("nuslerp_flatten", .shared, .bool, .bool(true))]
         case .modelStock: return [p("filter_wise", .shared, .bool, .bool(false))]
         case .passthrough: return [p("scale", .input, .number, nil)]
-        default: return []
         }
     }
 
     /// Whether a base model must be given (the task-arithmetic family, slerp, model_stock),
     /// may be given (nuslerp), or is not used.
     public var basePolicy: BasePolicy {
-        if taskArithmetic != nil { return .required }
-        switch self {
-        case .slerp, .modelStock: return .required
-        case .nuslerp: return .optional
-        default: return .ignored
+        switch family {
+        case .taskArithmetic, .slerp, .modelStock: .required
+        case .nuslerp: .optional
+        case .linear, .passthrough: .ignored
         }
     }
 
@@ -111,16 +140,16 @@ public enum MergeMethod: String, Sendable, CaseIterable, Codable {
     /// the method needs.
     func checkInputs(count: Int, hasBase: Bool) -> String? {
         let nonBase = count - (hasBase ? 1 : 0)
-        switch self {
-        case .slerp where count != 2 || !hasBase:
-            return "slerp needs exactly two models, the base and one other (got \(count) inputs)"
-        case .nuslerp where nonBase != 2:
-            return "nuslerp needs exactly two models besides the optional base (got \(nonBase))"
-        case .modelStock where count < 3:
-            return "model_stock needs the base and at least two other models (got \(count) inputs)"
-        case .passthrough where count != 1:
-            return "passthrough takes exactly one model per slice (got \(count)); use slices to stack layers"
-        default:
+        switch family {
+        case .slerp:
+            return count != 2 || !hasBase ? "slerp needs exactly two models, the base and one other (got \(count) inputs)" : nil
+        case .nuslerp:
+            return nonBase != 2 ? "nuslerp needs exactly two models besides the optional base (got \(nonBase))" : nil
+        case .modelStock:
+            return count < 3 ? "model_stock needs the base and at least two other models (got \(count) inputs)" : nil
+        case .passthrough:
+            return count != 1 ? "passthrough takes exactly one model per slice (got \(count)); use slices to stack layers" : nil
+        case .linear, .taskArithmetic:
             return nil
         }
     }

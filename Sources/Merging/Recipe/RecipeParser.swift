@@ -207,7 +207,7 @@ private struct RecipeReader {
                 let source = try string(node, key)
                 switch source {
                 case "base": recipe.tokenizerSource = .base
-                case "union": throw fail(key, "tokenizer_source: union is not supported; use base or a model")
+                case "union": throw fail(key, "union is not supported; use base or a model")
                 default: recipe.tokenizerSource = .model(try modelPath(node, key))
                 }
             case "random_seed":

@@ -5,6 +5,9 @@ struct RecipeValidator {
 
     func validate(_ recipe: Recipe) throws(RecipeError) {
         let method = recipe.mergeMethod
+        // An empty list would leave the plan without a model to take the architecture from.
+        if recipe.models?.isEmpty == true { throw RecipeError(file: file, path: "models", "is an empty list; name at least one model") }
+        if recipe.slices?.isEmpty == true { throw RecipeError(file: file, path: "slices", "is an empty list; give at least one slice") }
         try check(recipe.parameters, "parameters", method)
         for (i, model) in (recipe.models ?? []).enumerated() {
             try check(model.parameters, "models[\(i)].parameters", method)

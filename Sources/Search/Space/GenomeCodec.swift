@@ -168,14 +168,13 @@ public struct GenomeCodec: Sendable {
     func makeRecipe(method: MergeMethod, values: [String: Double], kept: [Int]) -> Recipe {
         let genes = SearchSpace.geneParameters(of: method)
         let base = space.baseModel
-        let hasBase: Bool
-        switch method {
-        case .linear, .nuslerp: hasBase = false
-        default: hasBase = true
+        let hasBase = switch method.family {
+        case .linear, .nuslerp: false
+        case .taskArithmetic, .slerp, .modelStock, .passthrough: true
         }
         // The inputs of one group: (model path, its parameters).
         func inputs(group: Int) -> [(String, ParameterSettings)] {
-            switch method {
+            switch method.family {
             case .slerp:
                 return [(base, ParameterSettings()), (space.models[0], ParameterSettings())]
             case .nuslerp:
@@ -183,7 +182,7 @@ public struct GenomeCodec: Sendable {
                 first["weight"] = setting("t", group: group, model: nil, values: values) { 1 - $0 }
                 second["weight"] = setting("t", group: group, model: nil, values: values)
                 return [(base, first), (space.models[0], second)]
-            default:
+            case .linear, .taskArithmetic, .modelStock, .passthrough:
                 var list: [(String, ParameterSettings)] = []
                 for (m, model) in space.models.enumerated() {
                     var parameters = ParameterSettings()
