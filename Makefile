@@ -34,12 +34,14 @@ test: build
 	@! grep -E '^/.*(Sources|Tests|Benchmarks)/.*warning:' $(LOG)/tests.txt
 	swift test --skip-build
 
-# ThreadSanitizer (not part of `make test`: a separate instrumented build, ~3× slower): the
-# engine, worker pool, archive and child-process tests in process, then the search integration
-# tests driving an instrumented amalgam that exits 66 on the first data race it sees.
+# ThreadSanitizer (not part of `make test`: a separate instrumented build): the engine, worker
+# pool, archive and child-process tests in process, where the sanitizer sees the coordinator, the
+# workers, cancellation and the command waiters together; then the failure and stop integration
+# tests driving an instrumented amalgam that exits 66 at the first data race (an instrumented
+# search runs ~50x slower, so the long soak and determinism suites are left to `make test`).
 TSAN := .build-tsan
-TSAN_UNIT := EngineTests|SQLiteArchiveTests|ChildProcessTests|CommandTaskTests
-TSAN_CLI := SearchCommandTests|SearchLiveTests|SearchFailureTests|SignalSoakTests
+TSAN_UNIT := EngineTests|SQLiteArchiveTests|ChildProcessTests|CommandTaskTests|RankSelectionTests|GoldenMergeTests
+TSAN_CLI := SearchFailureTests
 tsan: deps
 	swift build --build-tests --sanitize=thread --scratch-path $(TSAN)
 	swift build -c release --sanitize=thread --product amalgam --scratch-path $(TSAN)

@@ -35,16 +35,17 @@ import Testing
         return try SearchSpace(contentsOf: folder + "/space.yaml")
     }
 
-    func engine(_ folder: Folder, evaluations: Int, time: Double? = nil) throws -> (SearchEngine, SQLiteArchive) {
+    func engine(_ folder: Folder, evaluations: Int, time: Double? = nil, threadsPerWorker: Int = 1) throws -> (SearchEngine, SQLiteArchive) {
         let space = try Self.space(in: folder.path)
-        let context = try SearchContext(space: space, threadsPerWorker: 1)
+        let context = try SearchContext(space: space, threadsPerWorker: threadsPerWorker)
         let archive = try SQLiteArchive(path: folder.path + "/archive.sqlite")
         return (try SearchEngine(context: context, archive: archive, settings: .init(workers: 2, evaluations: evaluations, time: time)), archive)
     }
 
     @Test func runsToItsBudgetAndScoresTheFrontOnTheHoldoutSplit() throws {
         let folder = try Folder()
-        let (engine, archive) = try engine(folder, evaluations: 4)
+        // Two threads per worker: each merge and forward pass also runs its own chunks in parallel.
+        let (engine, archive) = try engine(folder, evaluations: 4, threadsPerWorker: 2)
         let ending = try engine.run(stop: Cancellation()) { _ in }
         #expect(ending == .budget)
         let counts = try archive.statusCounts()
