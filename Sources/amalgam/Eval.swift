@@ -70,7 +70,11 @@ extension Amalgam {
                         lines += JSONValue.object(object).serialized() + "\n"
                     }
                 }
-                try Disk.writeAtomically(Array(lines.utf8), to: samples)
+                do {
+                    try Disk.writeAtomically(Array(lines.utf8), to: samples)
+                } catch {
+                    throw ArgumentFileError(file: samples, field: "--samples", "\(error.failure) (\(error.error))" + (error.file == samples ? "" : ": \(error.file)"))
+                }
             }
             if json {
                 var tasks = JSONObject()

@@ -540,8 +540,8 @@ extension BadInput {
             try ws.editJSON("base/config.json") { $0["hidden_size"] = 64 }
             return arguments
         },
-        BadInput("eval: --samples in a folder that does not exist", file: "gone/samples.jsonl", field: "--samples") { ws in
-            try ws.eval("tasks:\n  - {name: a, kind: choice, calibration: add.jsonl}\n") + ["--samples", ws.path("gone/samples.jsonl")]
+        BadInput("eval: --samples inside a path whose parent is a file", file: "add.jsonl/samples.jsonl", field: "--samples") { ws in
+            try ws.eval("tasks:\n  - {name: a, kind: choice, calibration: add.jsonl}\n") + ["--samples", ws.path("add.jsonl/samples.jsonl")]
         },
         BadInput("eval: --limit 0", status: 64, file: nil, field: "--limit") { ws in
             try ws.eval("tasks:\n  - {name: a, kind: choice, calibration: add.jsonl}\n") + ["--limit", "0"]

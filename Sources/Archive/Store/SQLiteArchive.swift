@@ -68,7 +68,12 @@ public final class SQLiteArchive: ArchiveStore {
             guard version <= Self.migrations.latestVersion else {
                 throw ArchiveError(file: path, "the archive has schema version \(version), newer than this Amalgam's \(Self.migrations.latestVersion); use a newer amalgam")
             }
-            guard version > 0 else { throw ArchiveError(file: path, "not an Amalgam archive (schema version 0)") }
+            guard version > 0 else {
+                let empty = (try? database.scalar("SELECT count(*) FROM sqlite_master")?.int) == 0
+                throw ArchiveError(file: path, empty
+                    ? "holds no archive yet: its search was stopped while starting, before recording anything; `amalgam resume` starts it"
+                    : "not an Amalgam archive (schema version 0)")
+            }
         } else {
             try database.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")
             try Self.migrations.migrate(database)
