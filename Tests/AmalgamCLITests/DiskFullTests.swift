@@ -31,21 +31,9 @@ import Testing
         return path
     }
 
+    /// The failure tests' two-model task_arithmetic space (zoo/add and zoo/rev over zoo/base).
     static func space(in folder: String, fitness: String, evaluations: Int) throws -> String {
-        let path = folder + "/space.yaml"
-        try Data("""
-            name: diskfull
-            base_model: \(CLI.repository)/zoo/base
-            models: [\(CLI.repository)/zoo/add, \(CLI.repository)/zoo/rev]
-            methods: [task_arithmetic]
-            genes: {weight: [0.0, 1.5]}
-            fitness: \(fitness)
-            optimizer: {name: cmaes, population: 4, seed: 3}
-            budget: {evaluations: \(evaluations)}
-            workers: 2
-
-            """.utf8).write(to: URL(fileURLWithPath: path))
-        return path
+        try SearchFailureTests().space(in: folder, models: [CLI.repository + "/zoo/add", CLI.repository + "/zoo/rev"], fitness: fitness, evaluations: evaluations)
     }
 
     /// A finished run of two evaluations, made once and shared by the export and archive tests
