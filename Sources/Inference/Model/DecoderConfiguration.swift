@@ -1,107 +1,199 @@
 import Foundation
 import Tensors
 
-/// The decoder-only transformer described by config.json, validated while decoding: llama,
-/// mistral (sliding window) and qwen2 (q/k/v biases) share one implementation, as they differ
-/// only in these fields. Keys are transformers' own (`rms_norm_eps`, `rope_theta`, …); both the
-/// top-level `rope_theta`/`rope_scaling` layout and transformers 5's `rope_parameters` are read.
+/// A decoder-only transformer as config.json describes it, validated while decoding, in the
+/// terms the shared forward pass runs: the sizes, the block wiring (`DecoderBlock`), the rotary
+/// embeddings and which layers attend through a sliding window, and the family quirks (Gemma's
+/// embedding scale, (1 + w) norms and soft-capping). Each model family (`ModelFamily`) decodes its
+/// own config.json into this value with transformers' own keys and defaults; `init(_:)` finds
+/// the family by `model_type` in `ModelFamilies`.
 public struct DecoderConfiguration: Sendable, Equatable {
-    public static let supportedTypes: Set<String> = ["llama", "mistral", "qwen2"]
+    public internal(set) var modelType: String
+    public internal(set) var hiddenSize: Int
+    public internal(set) var intermediateSize: Int
+    public internal(set) var layerCount: Int
+    public internal(set) var headCount: Int
+    public internal(set) var keyValueHeadCount: Int
+    public internal(set) var headDimension: Int
+    public internal(set) var vocabularySize: Int
+    public internal(set) var rmsNormEpsilon: Float
+    /// RMSNorm multiplies by `normOffset + weight`: 0 for most families, 1 for Gemma's (1 + w).
+    public internal(set) var normOffset: Float = 0
+    public internal(set) var block: DecoderBlock
+    /// The embedding is multiplied by this (Gemma: √hidden_size, rounded to Float32).
+    public internal(set) var embeddingScale: Float?
+    /// Attention scores are q·k times this: `head_dim^-0.5`, Gemma `query_pre_attn_scalar^-0.5`.
+    public internal(set) var queryScale: Float
+    /// Scores become `cap · tanh(score / cap)` before the mask (Gemma 2 `attn_logit_softcapping`).
+    public internal(set) var attentionSoftCap: Float?
+    /// Logits become `cap · tanh(logit / cap)` (Gemma 2 `final_logit_softcapping`).
+    public internal(set) var finalLogitSoftCap: Float?
+    public internal(set) var tiedEmbeddings: Bool
+    /// Per layer: the sliding window (nil for full causal attention) and which of `rotaries` it uses.
+    public internal(set) var layers: [Layer]
+    /// The distinct rotary embeddings the layers use (Gemma 3: one for local, one for global layers).
+    public internal(set) var rotaries: [RotaryEmbedding]
 
-    public let modelType: String
-    public let hiddenSize: Int
-    public let intermediateSize: Int
-    public let layerCount: Int
-    public let headCount: Int
-    public let keyValueHeadCount: Int
-    public let headDimension: Int
-    public let vocabularySize: Int
-    public let rmsNormEpsilon: Float
-    public let ropeTheta: Double
-    public let ropeScaling: Llama3RopeScaling?
-    /// Attend to at most this many most recent positions (mistral), nil for full causal attention.
-    public let slidingWindow: Int?
-    public let attentionBias: Bool
-    public let tiedEmbeddings: Bool
-
-    /// llama3-style `rope_scaling` (Meta's Llama 3.1 frequency smoothing).
-    public struct Llama3RopeScaling: Sendable, Equatable {
-        public let factor: Double
-        public let lowFrequencyFactor: Double
-        public let highFrequencyFactor: Double
-        public let originalMaxPositions: Double
+    public struct Layer: Sendable, Equatable {
+        /// Attend to at most this many most recent positions (the query's own included).
+        public var slidingWindow: Int?
+        public var rotary: Int
     }
 
+    /// Decodes config.json with the family its `model_type` names.
     public init(_ config: ModelConfig) throws(ModelError) {
-        let file = config.path
-        func fail(_ field: String, _ message: String) -> ModelError { ModelError(file: file, field: field, message) }
-        func required(_ key: String) throws(ModelError) -> Int {
-            let value: Int?
-            do { value = try config.int(key) } catch { throw fail(key, error.message) }
-            guard let value else { throw fail(key, "is missing") }
-            guard value > 0 else { throw fail(key, "must be positive, found \(value)") }
-            return value
+        let reader = ConfigReader(config)
+        guard let type = config.json["model_type"]?.string else { throw reader.fail("model_type", "is missing") }
+        guard let family = ModelFamilies.family(type) else {
+            throw reader.fail("model_type", "\"\(type)\" cannot be evaluated by Amalgam's built-in evaluator (it evaluates: \(ModelFamilies.modelTypes.joined(separator: ", ")))")
         }
-        func number(_ object: JSONObject?, _ key: String) -> Double? { object?[key]?.number?.double }
-
-        guard let type = config.json["model_type"]?.string else { throw fail("model_type", "is missing") }
-        guard Self.supportedTypes.contains(type) else {
-            throw fail("model_type", "\"\(type)\" is not supported (supported: \(Self.supportedTypes.sorted().joined(separator: ", ")))")
-        }
-        modelType = type
-        hiddenSize = try required("hidden_size")
-        intermediateSize = try required("intermediate_size")
-        layerCount = try required("num_hidden_layers")
-        headCount = try required("num_attention_heads")
-        keyValueHeadCount = config.json["num_key_value_heads"]?.number?.int ?? headCount
-        guard keyValueHeadCount > 0, headCount % keyValueHeadCount == 0 else {
-            throw fail("num_key_value_heads", "\(keyValueHeadCount) does not divide num_attention_heads \(headCount)")
-        }
-        headDimension = config.json["head_dim"]?.number?.int ?? hiddenSize / headCount
-        guard headDimension > 0, headDimension % 2 == 0 else { throw fail("head_dim", "must be a positive even number, found \(headDimension)") }
-        vocabularySize = try required("vocab_size")
-        rmsNormEpsilon = Float(config.json["rms_norm_eps"]?.number?.double ?? 1e-6)
-
-        let parameters = config.json["rope_parameters"]?.object
-        let scaling = config.json["rope_scaling"]?.object ?? parameters
-        ropeTheta = number(parameters, "rope_theta") ?? config.json["rope_theta"]?.number?.double ?? 10_000
-        let ropeType = scaling?["rope_type"]?.string ?? scaling?["type"]?.string ?? "default"
-        switch ropeType {
-        case "default": ropeScaling = nil
-        case "llama3":
-            guard let factor = number(scaling, "factor"), let low = number(scaling, "low_freq_factor"),
-                  let high = number(scaling, "high_freq_factor"), let original = number(scaling, "original_max_position_embeddings"), high > low
-            else { throw fail("rope_scaling", "llama3 scaling needs factor, low_freq_factor < high_freq_factor and original_max_position_embeddings") }
-            ropeScaling = Llama3RopeScaling(factor: factor, lowFrequencyFactor: low, highFrequencyFactor: high, originalMaxPositions: original)
-        default:
-            throw fail("rope_scaling", "rope type \"\(ropeType)\" is not supported (default, llama3)")
-        }
-        let window = config.json["sliding_window"]?.number?.int
-        switch type {
-        case "mistral": slidingWindow = window
-        case "qwen2": slidingWindow = config.json["use_sliding_window"]?.bool == true ? window : nil
-        default: slidingWindow = nil
-        }
-        attentionBias = type == "qwen2" || config.json["attention_bias"]?.bool == true
-        tiedEmbeddings = config.json["tie_word_embeddings"]?.bool ?? (type == "qwen2")
+        self = try family.configuration(reader)
+        try validate(reader)
     }
 
-    /// RoPE inverse frequencies θ^(−2i/d), with llama3 smoothing when configured
-    /// (transformers' `_compute_default_rope_parameters` and `_compute_llama3_parameters`),
-    /// computed in Float32 as transformers computes them.
-    public var inverseFrequencies: [Float] {
-        let d = Float(headDimension)
-        let base = stride(from: 0, to: headDimension, by: 2).map { 1 / powf(Float(ropeTheta), Float($0) / d) }
-        guard let scaling = ropeScaling else { return base }
-        let factor = Float(scaling.factor), low = Float(scaling.lowFrequencyFactor), high = Float(scaling.highFrequencyFactor)
-        let original = Float(scaling.originalMaxPositions)
-        let lowWavelength = original / low, highWavelength = original / high
-        return base.map { frequency in
-            let wavelength = 2 * Float.pi / frequency
-            if wavelength < highWavelength { return frequency }
-            if wavelength > lowWavelength { return frequency / factor }
-            let smooth = (original / wavelength - low) / (high - low)
-            return (1 - smooth) * frequency / factor + smooth * frequency
+    /// The sizes and defaults every family shares, read with transformers' keys; the family then
+    /// adjusts what its own config class does differently. `rotary` reads the rotary embedding
+    /// for the head dimension (by default from the top-level keys).
+    init(common c: ConfigReader, block: DecoderBlock, tiedByDefault: Bool, headDimension defaultHeadDimension: Int? = nil,
+         rotary: ((Int) throws(ModelError) -> RotaryEmbedding)? = nil) throws(ModelError) {
+        modelType = c.config.json["model_type"]?.string ?? "?"
+        hiddenSize = try c.required("hidden_size")
+        intermediateSize = try c.required("intermediate_size")
+        layerCount = try c.required("num_hidden_layers")
+        headCount = try c.required("num_attention_heads")
+        keyValueHeadCount = try c.int("num_key_value_heads") ?? headCount
+        guard keyValueHeadCount > 0, headCount % keyValueHeadCount == 0 else {
+            throw c.fail("num_key_value_heads", "\(keyValueHeadCount) does not divide num_attention_heads \(headCount)")
         }
+        headDimension = try c.int("head_dim") ?? defaultHeadDimension ?? hiddenSize / headCount
+        guard headDimension > 0, headDimension % 2 == 0 else { throw c.fail("head_dim", "must be a positive even number, found \(headDimension)") }
+        vocabularySize = try c.required("vocab_size")
+        rmsNormEpsilon = Float(try c.double("rms_norm_eps") ?? 1e-6)
+        self.block = block
+        queryScale = Float(pow(Double(headDimension), -0.5))
+        tiedEmbeddings = try c.bool("tie_word_embeddings") ?? tiedByDefault
+        if let rotary { rotaries = [try rotary(headDimension)] } else { rotaries = [try c.rotary(dimension: headDimension)] }
+        layers = Array(repeating: Layer(slidingWindow: nil, rotary: 0), count: layerCount)
+    }
+
+    func validate(_ c: ConfigReader) throws(ModelError) {
+        for rotary in rotaries where rotary.dimension <= 0 || rotary.dimension > headDimension || rotary.dimension % 2 != 0 {
+            throw c.fail("partial_rotary_factor", "gives a rotary dimension of \(rotary.dimension) for head_dim \(headDimension); it must be even and within 1…head_dim")
+        }
+        if let window = layers.compactMap(\.slidingWindow).first(where: { $0 <= 0 }) {
+            throw c.fail("sliding_window", "must be positive, found \(window)")
+        }
+        for (key, cap) in [("attn_logit_softcapping", attentionSoftCap), ("final_logit_softcapping", finalLogitSoftCap)] {
+            if let cap, !(cap > 0 && cap.isFinite) { throw c.fail(key, "must be a positive number, found \(cap)") }
+        }
+        guard queryScale > 0, queryScale.isFinite else { throw c.fail("query_pre_attn_scalar", "must be a positive number") }
+    }
+
+    /// Every tensor the model needs with its shape, in the checkpoint's names.
+    public var tensorShapes: [(String, [Int])] {
+        var list: [(String, [Int])] = [("model.embed_tokens.weight", [vocabularySize, hiddenSize])]
+        let layer = block.tensorShapes(self)
+        for i in 0..<layerCount { list += layer.map { ("model.layers.\(i).\($0.0)", $0.1) } }
+        list.append(("model.norm.weight", [hiddenSize]))
+        if !tiedEmbeddings { list.append(("lm_head.weight", [vocabularySize, hiddenSize])) }
+        return list
+    }
+
+    /// What merging needs of this family (`MergePlan`'s layout): the embedding before the layers,
+    /// the block's tensors per layer, the final norm and the head after. An untied head is
+    /// optional, as in mergekit's architecture files: fine-tunes of one base sometimes differ.
+    public var layout: TensorLayout {
+        TensorLayout(
+            modelType: modelType,
+            preWeights: [TensorLayout.Weight(name: "model.embed_tokens.weight")],
+            layerWeights: block.tensorShapes(self).map(\.0),
+            postWeights: [TensorLayout.Weight(name: "model.norm.weight")] + (tiedEmbeddings ? [] : [TensorLayout.Weight(name: "lm_head.weight", optional: true)]))
+    }
+
+    /// Sets every layer's sliding window from transformers' `layer_types` when config.json lists
+    /// them, else from `isSliding(layer)` (the family's default pattern).
+    mutating func slidingWindows(_ c: ConfigReader, window: Int?, isSliding: (Int) -> Bool) throws(ModelError) {
+        let types = try c.layerTypes(count: layerCount)
+        for i in 0..<layerCount {
+            let sliding = types.map { $0[i] == "sliding_attention" } ?? isSliding(i)
+            layers[i].slidingWindow = sliding ? window : nil
+        }
+    }
+}
+
+/// config.json read with errors that name the key: what every family's decoding shares.
+struct ConfigReader {
+    let config: ModelConfig
+
+    init(_ config: ModelConfig) { self.config = config }
+
+    func fail(_ field: String, _ message: String) -> ModelError { ModelError(file: config.path, field: field, message) }
+
+    func int(_ key: String) throws(ModelError) -> Int? {
+        do { return try config.int(key) } catch { throw fail(key, error.message) }
+    }
+
+    func required(_ key: String) throws(ModelError) -> Int {
+        guard let value = try int(key) else { throw fail(key, "is missing") }
+        guard value > 0 else { throw fail(key, "must be positive, found \(value)") }
+        return value
+    }
+
+    func double(_ key: String) throws(ModelError) -> Double? {
+        guard let value = config.json[key], value != .null else { return nil }
+        guard let number = value.number?.double else { throw fail(key, "expected a number, found \(value.serialized())") }
+        return number
+    }
+
+    func bool(_ key: String) throws(ModelError) -> Bool? {
+        do { return try config.bool(key) } catch { throw fail(key, error.message) }
+    }
+
+    func string(_ key: String) throws(ModelError) -> String? {
+        do { return try config.string(key) } catch { throw fail(key, error.message) }
+    }
+
+    /// `hidden_act` (or Gemma's `hidden_activation`) as an activation the MLP runs.
+    func activation(_ keys: [String], default fallback: DecoderBlock.Activation) throws(ModelError) -> DecoderBlock.Activation {
+        for key in keys {
+            guard let name = try string(key) else { continue }
+            guard let activation = DecoderBlock.Activation(configName: name) else {
+                throw fail(key, "activation \"\(name)\" is not supported (silu, gelu_pytorch_tanh)")
+            }
+            return activation
+        }
+        return fallback
+    }
+
+    /// transformers' `layer_types`, checked: one of `sliding_attention` / `full_attention` per layer.
+    func layerTypes(count: Int) throws(ModelError) -> [String]? {
+        guard let value = config.json["layer_types"], value != .null else { return nil }
+        guard let list = value.array?.compactMap(\.string), list.count == value.array?.count else {
+            throw fail("layer_types", "expected a list of strings")
+        }
+        guard list.count == count else { throw fail("layer_types", "lists \(list.count) layers, num_hidden_layers is \(count)") }
+        if let odd = list.first(where: { $0 != "sliding_attention" && $0 != "full_attention" }) {
+            throw fail("layer_types", "\"\(odd)\" is not a layer type Amalgam runs (sliding_attention, full_attention)")
+        }
+        return list
+    }
+
+    /// The rotary embedding of the top-level keys: transformers 5's `rope_parameters`, else the
+    /// older `rope_theta` + `rope_scaling`. `parameters` overrides where to look (Gemma 3 keeps
+    /// one set per layer type).
+    func rotary(dimension: Int, parameters override: JSONObject? = nil, theta: Double = 10_000, field: String = "rope_scaling") throws(ModelError) -> RotaryEmbedding {
+        var merged: JSONObject
+        if let override {
+            merged = override
+        } else {
+            let parameters = config.json["rope_parameters"]?.object, scaling = config.json["rope_scaling"]?.object
+            merged = scaling ?? parameters ?? JSONObject()
+            if let parameters, scaling != nil {
+                for member in parameters.members where merged[member.key] == nil { merged[member.key] = member.value }
+            }
+        }
+        let fallback = override == nil ? try double("rope_theta") ?? theta : theta
+        return try RotaryEmbedding.read(merged, theta: fallback, dimension: dimension, maxPositions: try int("max_position_embeddings"),
+                                        file: config.path, field: override != nil ? "rope_parameters" : field)
     }
 }

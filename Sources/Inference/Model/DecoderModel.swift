@@ -2,15 +2,17 @@ import CBLAS
 import Foundation
 import Tensors
 
-/// A llama / mistral / qwen2 decoder (Touvron et al. 2023; transformers' `modeling_llama.py`):
-/// token embedding, then per layer RMSNorm → grouped-query attention with rotary position
-/// embeddings (rotate-half layout, optional q/k/v biases, optional sliding window) → residual,
-/// RMSNorm → SwiGLU MLP → residual; final RMSNorm and the (possibly tied) output head.
+/// A decoder-only transformer of any registered family (`ModelFamilies`), run from shared
+/// pieces as its `DecoderBlock` wires them: token embedding (scaled for Gemma), then per layer
+/// [input norm] → grouped-query attention (q/k/v projections, separate or fused, optional
+/// biases, optional q/k RMSNorm per head or over the projection, rotary embeddings over all or
+/// part of each head, causal or sliding-window softmax, optional score soft-capping) → [output
+/// norm] → residual, and [input norm] → gated MLP (SiLU or GELU-tanh) → [output norm] →
+/// residual; final RMSNorm, the (possibly tied) output head, optional logit soft-capping.
 /// Float32 throughout; the matrix products go through OpenBLAS `sgemm`.
 public struct DecoderModel: Sendable {
     public let configuration: DecoderConfiguration
     public let weights: DecoderWeights
-    let inverseFrequencies: [Float]
     /// Threads for the linear layers. Each product is cut into slices of `sliceWidth` output
     /// features, each computed by one single-threaded `sgemm`, and the slices are spread over the
     /// threads. The cut does not depend on the thread count, so logits are bitwise the same with 1
@@ -23,7 +25,6 @@ public struct DecoderModel: Sendable {
     public init(configuration: DecoderConfiguration, weights: DecoderWeights) {
         self.configuration = configuration
         self.weights = weights
-        inverseFrequencies = configuration.inverseFrequencies
     }
 
     /// Loads config.json and the weights of a model folder.
@@ -67,7 +68,7 @@ public final class DecoderSession {
     public func truncate(to count: Int) { length = min(length, max(0, count)) }
 
     /// Where one new row goes: its cache slot, its rotary position, and the cache slots it may
-    /// attend to (causal, limited by the sliding window).
+    /// attend to under one sliding window (or none).
     struct Row {
         let slot: Int
         let position: Int
@@ -76,12 +77,13 @@ public final class DecoderSession {
 
     /// Appends `tokens` and returns their logits, `tokens.count × vocabularySize`, row-major.
     public func forward(_ tokens: [Int]) throws(ModelError) -> [Float] {
-        let window = model.configuration.slidingWindow
-        let rows = tokens.indices.map { i in
-            let slot = length + i
-            return Row(slot: slot, position: slot, visible: [(window.map { max(0, slot - $0 + 1) } ?? 0)...slot])
+        let start = length
+        let logits = try run(tokens) { window in
+            tokens.indices.map { i in
+                let slot = start + i
+                return Row(slot: slot, position: slot, visible: [(window.map { max(0, slot - $0 + 1) } ?? 0)...slot])
+            }
         }
-        let logits = try run(tokens, rows)
         length += tokens.count
         return logits
     }
@@ -90,23 +92,24 @@ public final class DecoderSession {
     /// context and its own earlier tokens, never another branch's. Returns each branch's logits;
     /// the cache keeps only the context afterwards.
     public func forwardBranches(_ branches: [[Int]]) throws(ModelError) -> [[Float]] {
-        let window = model.configuration.slidingWindow
         let context = length
-        var rows: [Row] = []
-        var slot = context
-        for branch in branches {
-            let first = slot
-            for i in branch.indices {
-                let position = context + i
-                let lowest = window.map { position - $0 + 1 } ?? 0
-                var visible: [ClosedRange<Int>] = []
-                if context > 0, max(0, lowest) < context { visible.append(max(0, lowest)...(context - 1)) }
-                visible.append(max(first, slot - (position - max(lowest, context)))...slot)
-                rows.append(Row(slot: slot, position: position, visible: visible))
-                slot += 1
+        let logits = try run(branches.flatMap { $0 }) { window in
+            var rows: [Row] = []
+            var slot = context
+            for branch in branches {
+                let first = slot
+                for i in branch.indices {
+                    let position = context + i
+                    let lowest = window.map { position - $0 + 1 } ?? 0
+                    var visible: [ClosedRange<Int>] = []
+                    if context > 0, max(0, lowest) < context { visible.append(max(0, lowest)...(context - 1)) }
+                    visible.append(max(first, slot - (position - max(lowest, context)))...slot)
+                    rows.append(Row(slot: slot, position: position, visible: visible))
+                    slot += 1
+                }
             }
+            return rows
         }
-        let logits = try run(branches.flatMap { $0 }, rows)
         let vocabulary = model.configuration.vocabularySize
         var out: [[Float]] = []
         var offset = 0
@@ -117,11 +120,15 @@ public final class DecoderSession {
         return out
     }
 
-    /// Runs `tokens` laid out as `rows` through every layer; returns their logits.
-    private func run(_ tokens: [Int], _ rows: [Row]) throws(ModelError) -> [Float] {
+    /// Runs `tokens` through every layer, laid out by `layout(window)` for each sliding window
+    /// the layers use (nil: full causal attention); returns their logits.
+    private func run(_ tokens: [Int], layout: (Int?) -> [Row]) throws(ModelError) -> [Float] {
         let c = model.configuration, w = model.weights
         let t = tokens.count
         guard t > 0 else { return [] }
+        var layouts: [Int?: [Row]] = [:]
+        for layer in c.layers where layouts[layer.slidingWindow] == nil { layouts[layer.slidingWindow] = layout(layer.slidingWindow) }
+        let rows = layouts[c.layers.first?.slidingWindow] ?? layout(nil)
         let total = (rows.map(\.slot).max() ?? 0) + 1
         guard total <= capacity else {
             throw ModelError(file: "(session)", "\(total) positions exceed the session's capacity of \(capacity)")
@@ -131,21 +138,26 @@ public final class DecoderSession {
         }
         let h = c.hiddenSize, hd = c.headDimension, nq = c.headCount * hd, nkv = c.keyValueHeadCount * hd
         let start = rows[0].slot
+        let positions = (rows.map(\.position).max() ?? 0) + 1
+        let rotaries = c.rotaries.map { $0.frequencies(positions: positions) }
 
         var x = [Float](repeating: 0, count: t * h)
+        let scale = c.embeddingScale ?? 1
         for (i, token) in tokens.enumerated() {
-            for j in 0..<h { x[i * h + j] = w.embedding[token * h + j] }
+            for j in 0..<h { x[i * h + j] = w.embedding[token * h + j] * scale }
         }
         var normed = [Float](repeating: 0, count: t * h)
+        var sublayer = [Float](repeating: 0, count: t * h)
         var q = [Float](repeating: 0, count: t * nq)
         var attention = [Float](repeating: 0, count: t * nq)
         var scores = [Float](repeating: 0, count: t * total)
         var gate = [Float](repeating: 0, count: t * c.intermediateSize)
         var up = [Float](repeating: 0, count: t * c.intermediateSize)
-        let scale = 1 / Float(hd).squareRoot()
 
         for (index, layer) in w.layers.enumerated() {
-            rmsNorm(x, layer.inputNorm, rows: t, width: h, into: &normed)
+            let geometry = c.layers[index]
+            let layerRows = layouts[geometry.slidingWindow] ?? rows
+            normalize(x, layer.attentionInputNorm, rows: t, width: h, into: &normed)
             multiply(normed, layer.query, rows: t, inner: h, outputs: nq, into: &q)
             let k = keys[index] + start * nkv, v = values[index] + start * nkv
             multiply(normed, layer.key, rows: t, inner: h, outputs: nkv, into: k)
@@ -153,28 +165,66 @@ public final class DecoderSession {
             if let bias = layer.queryBias { addBias(bias, rows: t, to: &q) }
             if let bias = layer.keyBias { addBias(bias, rows: t, to: k) }
             if let bias = layer.valueBias { addBias(bias, rows: t, to: v) }
-            rotate(&q, rows, heads: c.headCount)
-            rotate(k, rows, heads: c.keyValueHeadCount)
-            attend(q: q, layer: index, rows, total: total, scale: scale, scores: &scores, into: &attention)
-            multiply(attention, layer.output, rows: t, inner: nq, outputs: h, into: &normed)
-            for i in 0..<(t * h) { x[i] += normed[i] }
+            if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
+                let perHead = c.block.attention.queryKeyNorm == .perHead
+                q.withUnsafeMutableBufferPointer { qp in
+                    if let base = qp.baseAddress { rmsNormInPlace(base, queryNorm, rows: perHead ? t * c.headCount : t, width: perHead ? hd : nq) }
+                }
+                rmsNormInPlace(k, keyNorm, rows: perHead ? t * c.keyValueHeadCount : t, width: perHead ? hd : nkv)
+            }
+            let rotary = rotaries[geometry.rotary]
+            let rotated = c.rotaries[geometry.rotary].dimension
+            q.withUnsafeMutableBufferPointer { qp in
+                if let base = qp.baseAddress { rotate(base, layerRows, heads: c.headCount, dimension: rotated, rotary) }
+            }
+            rotate(k, layerRows, heads: c.keyValueHeadCount, dimension: rotated, rotary)
+            attend(q: q, layer: index, layerRows, total: total, scores: &scores, into: &attention)
+            multiply(attention, layer.output, rows: t, inner: nq, outputs: h, into: &sublayer)
+            if let bias = layer.outputBias { addBias(bias, rows: t, to: &sublayer) }
+            residual(&x, &sublayer, layer.attentionOutputNorm, rows: t, width: h)
 
-            rmsNorm(x, layer.postNorm, rows: t, width: h, into: &normed)
+            normalize(x, layer.mlpInputNorm, rows: t, width: h, into: &normed)
             multiply(normed, layer.gate, rows: t, inner: h, outputs: c.intermediateSize, into: &gate)
             multiply(normed, layer.up, rows: t, inner: h, outputs: c.intermediateSize, into: &up)
-            for i in 0..<gate.count { gate[i] = gate[i] / (1 + expf(-gate[i])) * up[i] }
-            multiply(gate, layer.down, rows: t, inner: c.intermediateSize, outputs: h, into: &normed)
-            for i in 0..<(t * h) { x[i] += normed[i] }
+            switch c.block.mlp.activation {
+            case .silu:
+                for i in 0..<gate.count { gate[i] = gate[i] / (1 + expf(-gate[i])) * up[i] }
+            case .geluTanh:
+                // torch's GeluKernel, approximate="tanh": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+                let beta = Float(2.0.squareRoot() * (2 / Double.pi.squareRoot()) * 0.5), kappa: Float = 0.044715
+                for i in 0..<gate.count {
+                    let g = gate[i]
+                    gate[i] = 0.5 * g * (1 + tanhf(beta * (g + kappa * g * g * g))) * up[i]
+                }
+            }
+            multiply(gate, layer.down, rows: t, inner: c.intermediateSize, outputs: h, into: &sublayer)
+            residual(&x, &sublayer, layer.mlpOutputNorm, rows: t, width: h)
         }
         rmsNorm(x, w.finalNorm, rows: t, width: h, into: &normed)
         var logits = [Float](repeating: 0, count: t * c.vocabularySize)
         multiply(normed, w.head, rows: t, inner: h, outputs: c.vocabularySize, into: &logits)
+        if let cap = c.finalLogitSoftCap {
+            for i in logits.indices { logits[i] = tanhf(logits[i] / cap) * cap }
+        }
         // Overflowing weights (a merge with extreme weights, a corrupt source) give inf/NaN
         // logits; every score computed from them would be meaningless, so they are an error.
         if logits.contains(where: { !$0.isFinite }) {
             throw ModelError(file: "(model)", "gives non-finite logits (its weights overflow or are corrupt)")
         }
         return logits
+    }
+
+    /// The sublayer's input: `x` normed when the block has an input norm, else `x` itself.
+    private func normalize(_ x: [Float], _ norm: UnsafeBufferPointer<Float>?, rows: Int, width: Int, into out: inout [Float]) {
+        if let norm { rmsNorm(x, norm, rows: rows, width: width, into: &out) } else { out = x }
+    }
+
+    /// x += sublayer, the sublayer's output normed first (in place) when the block has an output norm.
+    private func residual(_ x: inout [Float], _ sublayer: inout [Float], _ norm: UnsafeBufferPointer<Float>?, rows: Int, width: Int) {
+        if let norm {
+            sublayer.withUnsafeMutableBufferPointer { o in if let base = o.baseAddress { rmsNormInPlace(base, norm, rows: rows, width: width) } }
+        }
+        for i in 0..<(rows * width) { x[i] += sublayer[i] }
     }
 
     /// out = x · weightᵀ for a [outputs × inner] weight (torch's Linear layout), in fixed slices of
@@ -207,14 +257,27 @@ public final class DecoderSession {
         }
     }
 
-    /// transformers' RMSNorm: x / sqrt(mean(x²) + ε), times the weight.
+    /// transformers' RMSNorm: x / sqrt(mean(x²) + ε), times (offset + weight) — offset 1 for
+    /// Gemma's (1 + w) norms, 0 otherwise.
     private func rmsNorm(_ x: [Float], _ weight: UnsafeBufferPointer<Float>, rows: Int, width: Int, into out: inout [Float]) {
-        let epsilon = model.configuration.rmsNormEpsilon
+        out.withUnsafeMutableBufferPointer { o in
+            x.withUnsafeBufferPointer { xp in
+                if let target = o.baseAddress, let source = xp.baseAddress { rmsNorm(source, weight, rows: rows, width: width, into: target) }
+            }
+        }
+    }
+
+    private func rmsNormInPlace(_ x: UnsafeMutablePointer<Float>, _ weight: UnsafeBufferPointer<Float>, rows: Int, width: Int) {
+        rmsNorm(UnsafePointer(x), weight, rows: rows, width: width, into: x)
+    }
+
+    private func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafeBufferPointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+        let epsilon = model.configuration.rmsNormEpsilon, offset = model.configuration.normOffset
         for r in 0..<rows {
             var sum: Float = 0
             for j in 0..<width { sum += x[r * width + j] * x[r * width + j] }
             let inverse = 1 / (sum / Float(width) + epsilon).squareRoot()
-            for j in 0..<width { out[r * width + j] = weight[j] * (x[r * width + j] * inverse) }
+            for j in 0..<width { out[r * width + j] = (offset + weight[j]) * (x[r * width + j] * inverse) }
         }
     }
 
@@ -226,15 +289,16 @@ public final class DecoderSession {
         out.withUnsafeMutableBufferPointer { o in if let base = o.baseAddress { addBias(bias, rows: rows, to: base) } }
     }
 
-    /// Rotary embedding, rotate-half layout: (x₁, x₂) → (x₁ cos − x₂ sin, x₂ cos + x₁ sin).
-    private func rotate(_ data: UnsafeMutablePointer<Float>, _ rows: [Row], heads: Int) {
-        let hd = model.configuration.headDimension, half = hd / 2
-        let frequencies = model.inverseFrequencies
+    /// Rotary embedding, rotate-half layout over each head's first `dimension` entries (the rest
+    /// pass through): (x₁, x₂) → (x₁ cos − x₂ sin, x₂ cos + x₁ sin), cos and sin times the
+    /// rotary's attention factor (longrope).
+    private func rotate(_ data: UnsafeMutablePointer<Float>, _ rows: [Row], heads: Int, dimension: Int, _ rotary: (inverse: [Float], factor: Float)) {
+        let hd = model.configuration.headDimension, half = dimension / 2
         for (r, row) in rows.enumerated() {
             let position = Float(row.position)
             for i in 0..<half {
-                let angle = position * frequencies[i]
-                let cosine = cosf(angle), sine = sinf(angle)
+                let angle = position * rotary.inverse[i]
+                let cosine = cosf(angle) * rotary.factor, sine = sinf(angle) * rotary.factor
                 for head in 0..<heads {
                     let base = data + (r * heads + head) * hd
                     let x1 = base[i], x2 = base[i + half]
@@ -245,14 +309,11 @@ public final class DecoderSession {
         }
     }
 
-    private func rotate(_ data: inout [Float], _ rows: [Row], heads: Int) {
-        data.withUnsafeMutableBufferPointer { d in if let base = d.baseAddress { rotate(base, rows, heads: heads) } }
-    }
-
-    /// Causal (and, for mistral, sliding-window) softmax attention of the new rows over the cache,
-    /// each query head reading key/value head `head / (heads / kvHeads)`.
-    private func attend(q: [Float], layer: Int, _ layout: [Row], total: Int, scale: Float, scores: inout [Float], into out: inout [Float]) {
+    /// Causal (or sliding-window) softmax attention of the new rows over the cache, each query
+    /// head reading key/value head `head / (heads / kvHeads)`; scores soft-capped when configured.
+    private func attend(q: [Float], layer: Int, _ layout: [Row], total: Int, scores: inout [Float], into out: inout [Float]) {
         let c = model.configuration
+        let scale = c.queryScale, cap = c.attentionSoftCap
         let hd = c.headDimension, nq = c.headCount * hd, nkv = c.keyValueHeadCount * hd
         let rows = layout.count, group = c.headCount / c.keyValueHeadCount
         q.withUnsafeBufferPointer { qp in
@@ -265,6 +326,9 @@ public final class DecoderSession {
                                     scale, qb + head * hd, Int32(nq), keys[layer] + kv * hd, Int32(nkv), 0, s, Int32(total))
                         for (r, row) in layout.enumerated() {
                             let scoresRow = s + r * total
+                            if let cap {
+                                for range in row.visible { for j in range { scoresRow[j] = tanhf(scoresRow[j] / cap) * cap } }
+                            }
                             var maximum = -Float.infinity
                             for range in row.visible { for j in range { maximum = max(maximum, scoresRow[j]) } }
                             var sum: Float = 0

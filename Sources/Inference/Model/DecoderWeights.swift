@@ -5,10 +5,13 @@ import Tensors
 /// Every tensor the architecture needs must be present with the configured shape; extra tensors
 /// are refused, so that a mismatched checkpoint is an error rather than a silent skip.
 public final class DecoderWeights: @unchecked Sendable {
+    /// One layer's weights by role; fused checkpoint tensors (Phi-3's `qkv_proj`, `gate_up_proj`)
+    /// are borrowed as row ranges, never copied.
     struct Layer {
-        let inputNorm, postNorm: UnsafeBufferPointer<Float>
+        let attentionInputNorm, attentionOutputNorm, mlpInputNorm, mlpOutputNorm: UnsafeBufferPointer<Float>?
         let query, key, value, output: UnsafeBufferPointer<Float>
-        let queryBias, keyBias, valueBias: UnsafeBufferPointer<Float>?
+        let queryBias, keyBias, valueBias, outputBias: UnsafeBufferPointer<Float>?
+        let queryNorm, keyNorm: UnsafeBufferPointer<Float>?
         let gate, up, down: UnsafeBufferPointer<Float>
     }
 
@@ -23,26 +26,7 @@ public final class DecoderWeights: @unchecked Sendable {
     deinit { for buffer in owned { buffer.deallocate() } }
 
     /// Expected shapes by tensor name.
-    static func shapes(_ c: DecoderConfiguration) -> [(String, [Int])] {
-        var list: [(String, [Int])] = [("model.embed_tokens.weight", [c.vocabularySize, c.hiddenSize])]
-        let q = c.headCount * c.headDimension, kv = c.keyValueHeadCount * c.headDimension
-        for i in 0..<c.layerCount {
-            let p = "model.layers.\(i)."
-            list += [
-                (p + "input_layernorm.weight", [c.hiddenSize]), (p + "post_attention_layernorm.weight", [c.hiddenSize]),
-                (p + "self_attn.q_proj.weight", [q, c.hiddenSize]), (p + "self_attn.k_proj.weight", [kv, c.hiddenSize]),
-                (p + "self_attn.v_proj.weight", [kv, c.hiddenSize]), (p + "self_attn.o_proj.weight", [c.hiddenSize, q]),
-                (p + "mlp.gate_proj.weight", [c.intermediateSize, c.hiddenSize]), (p + "mlp.up_proj.weight", [c.intermediateSize, c.hiddenSize]),
-                (p + "mlp.down_proj.weight", [c.hiddenSize, c.intermediateSize]),
-            ]
-            if c.attentionBias {
-                list += [(p + "self_attn.q_proj.bias", [q]), (p + "self_attn.k_proj.bias", [kv]), (p + "self_attn.v_proj.bias", [kv])]
-            }
-        }
-        list.append(("model.norm.weight", [c.hiddenSize]))
-        if !c.tiedEmbeddings { list.append(("lm_head.weight", [c.vocabularySize, c.hiddenSize])) }
-        return list
-    }
+    static func shapes(_ c: DecoderConfiguration) -> [(String, [Int])] { c.tensorShapes }
 
     /// Reads every weight of `folder` as Float32.
     public convenience init(folder: ModelFolder, configuration: DecoderConfiguration) throws {
@@ -63,7 +47,7 @@ public final class DecoderWeights: @unchecked Sendable {
             }
             let expected = Set(Self.shapes(configuration).map(\.0))
             let tolerated: Set<String> = configuration.tiedEmbeddings ? ["lm_head.weight"] : []
-            if let extra = folder.tensorNames.first(where: { !expected.contains($0) && !tolerated.contains($0) && !$0.hasSuffix("rotary_emb.inv_freq") }) {
+            if let extra = folder.tensorNames.first(where: { !expected.contains($0) && !tolerated.contains($0) && !TensorLayout.isBuffer($0) }) {
                 throw ModelError(file: folder.path, "has tensor '\(extra)', which a \(configuration.modelType) model of this config does not use")
             }
         } catch {
@@ -92,17 +76,43 @@ public final class DecoderWeights: @unchecked Sendable {
             guard let buffer = buffers[name] else { throw ModelError(file: file, "has no tensor '\(name)'") }
             return buffer
         }
+        func rows(_ buffer: UnsafeBufferPointer<Float>, _ range: Range<Int>, width: Int) -> UnsafeBufferPointer<Float> {
+            UnsafeBufferPointer(rebasing: buffer[(range.lowerBound * width)..<(range.upperBound * width)])
+        }
+        let b = c.block, h = c.hiddenSize, q = c.headCount * c.headDimension, kv = c.keyValueHeadCount * c.headDimension
         embedding = try get("model.embed_tokens.weight")
         layers = try (0..<c.layerCount).map { i in
             let p = "model.layers.\(i)."
+            func optional(_ name: String?) throws -> UnsafeBufferPointer<Float>? { try name.map { try get(p + $0 + ".weight") } }
+            func attention(_ role: String, _ range: Range<Int>, suffix: String) throws -> UnsafeBufferPointer<Float> {
+                switch b.attention.projections {
+                case .separate: return try get(p + "self_attn.\(role)_proj.\(suffix)")
+                case .fused: return rows(try get(p + "self_attn.qkv_proj.\(suffix)"), range, width: suffix == "weight" ? h : 1)
+                }
+            }
+            let (qr, kr, vr) = (0..<q, q..<(q + kv), (q + kv)..<(q + 2 * kv))
+            let gate: UnsafeBufferPointer<Float>, up: UnsafeBufferPointer<Float>
+            if b.mlp.fusedGateUp {
+                let fused = try get(p + "mlp.gate_up_proj.weight")
+                gate = rows(fused, 0..<c.intermediateSize, width: h)
+                up = rows(fused, c.intermediateSize..<(2 * c.intermediateSize), width: h)
+            } else {
+                gate = try get(p + "mlp.gate_proj.weight")
+                up = try get(p + "mlp.up_proj.weight")
+            }
+            let norms = b.attention.queryKeyNorm != .none
             return Layer(
-                inputNorm: try get(p + "input_layernorm.weight"), postNorm: try get(p + "post_attention_layernorm.weight"),
-                query: try get(p + "self_attn.q_proj.weight"), key: try get(p + "self_attn.k_proj.weight"),
-                value: try get(p + "self_attn.v_proj.weight"), output: try get(p + "self_attn.o_proj.weight"),
-                queryBias: c.attentionBias ? try get(p + "self_attn.q_proj.bias") : nil,
-                keyBias: c.attentionBias ? try get(p + "self_attn.k_proj.bias") : nil,
-                valueBias: c.attentionBias ? try get(p + "self_attn.v_proj.bias") : nil,
-                gate: try get(p + "mlp.gate_proj.weight"), up: try get(p + "mlp.up_proj.weight"), down: try get(p + "mlp.down_proj.weight"))
+                attentionInputNorm: try optional(b.attention.inputNorm), attentionOutputNorm: try optional(b.attention.outputNorm),
+                mlpInputNorm: try optional(b.mlp.inputNorm), mlpOutputNorm: try optional(b.mlp.outputNorm),
+                query: try attention("q", qr, suffix: "weight"), key: try attention("k", kr, suffix: "weight"),
+                value: try attention("v", vr, suffix: "weight"), output: try get(p + "self_attn.o_proj.weight"),
+                queryBias: b.attention.bias ? try attention("q", qr, suffix: "bias") : nil,
+                keyBias: b.attention.bias ? try attention("k", kr, suffix: "bias") : nil,
+                valueBias: b.attention.bias ? try attention("v", vr, suffix: "bias") : nil,
+                outputBias: b.attention.outputBias ? try get(p + "self_attn.o_proj.bias") : nil,
+                queryNorm: norms ? try get(p + "self_attn.q_norm.weight") : nil,
+                keyNorm: norms ? try get(p + "self_attn.k_norm.weight") : nil,
+                gate: gate, up: up, down: try get(p + "mlp.down_proj.weight"))
         }
         finalNorm = try get("model.norm.weight")
         head = c.tiedEmbeddings ? embedding : try get("lm_head.weight")

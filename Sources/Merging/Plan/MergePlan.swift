@@ -51,7 +51,8 @@ public struct MergePlan: Sendable {
     public let recipe: Recipe
     public let file: String
     public let models: [Model]
-    public let architecture: Architecture
+    /// Which tensors are merged: the caller's (a model family's), else inferred from the names.
+    public let layout: TensorLayout
     public let tensors: [OutputTensor]
     /// Layers of the output model.
     public let layerCount: Int
@@ -61,7 +62,11 @@ public struct MergePlan: Sendable {
     /// Opens every model the recipe names and plans the merge. Relative paths are taken as
     /// mergekit takes them, from the current directory, unless `baseDirectory` is given. Folders
     /// in `opened` (by resolved path) are used as they are, so a search opens its sources once.
-    public init(recipe: Recipe, file: String, baseDirectory: String? = nil, opened: [String: ModelFolder] = [:]) throws {
+    /// `layout` is the model family's when the caller knows it (Merging never runs a model, so it
+    /// takes the value from Inference through its caller); otherwise it is read off the first
+    /// model's tensor names. Either way every model must hold the same tensors but the layout's
+    /// optional ones.
+    public init(recipe: Recipe, file: String, baseDirectory: String? = nil, opened: [String: ModelFolder] = [:], layout: TensorLayout? = nil) throws {
         self.recipe = recipe
         self.file = file
         var models: [Model] = []
@@ -90,12 +95,8 @@ public struct MergePlan: Sendable {
         guard let modelType = try config.modelType else {
             throw ModelFolderError(file: config.path, field: "model_type", "is missing")
         }
-        guard let architecture = Architecture.registry[modelType] else {
-            throw ModelFolderError(
-                file: config.path, field: "model_type",
-                "\"\(modelType)\" is not supported (supported: \(Architecture.registry.keys.sorted().joined(separator: ", ")))")
-        }
-        self.architecture = architecture
+        let layout = try layout ?? TensorLayout.inferred(from: first.folder.tensorNames, modelType: modelType, file: first.reference)
+        self.layout = layout
         var layers: [Int] = []
         for model in models {
             guard let modelConfig = model.folder.config else {
@@ -112,10 +113,30 @@ public struct MergePlan: Sendable {
             }
             layers.append(count)
         }
-
-        var planner = Planner(recipe: recipe, file: file, models: models, index: index, layers: layers, architecture: architecture)
+        var planner = Planner(recipe: recipe, file: file, models: models, index: index, layers: layers, layout: layout)
         tensors = try planner.plan()
+        // After planning, whose errors are the more specific (a shape, a tensor the layout needs).
+        try Self.checkSameTensors(models, layout: layout)
         layerCount = planner.outputLayers
+    }
+
+    /// Every model holds the first model's tensors, but the layout's optional ones and buffers.
+    static func checkSameTensors(_ models: [Model], layout: TensorLayout) throws(ModelFolderError) {
+        let optional = Set((layout.preWeights + layout.postWeights).filter(\.optional).map(\.name))
+        func names(_ model: Model) -> Set<String> {
+            Set(model.folder.tensorNames.filter { !optional.contains($0) && !TensorLayout.isBuffer($0) })
+        }
+        guard let first = models.first else { return }
+        let reference = names(first)
+        for model in models.dropFirst() where model.path != first.path {
+            let own = names(model)
+            if let extra = model.folder.tensorNames.first(where: { own.contains($0) && !reference.contains($0) }) {
+                throw ModelFolderError(file: model.reference, "has tensor '\(extra)', which \(first.reference) has not; merged models must hold the same tensors")
+            }
+            if let missing = first.folder.tensorNames.first(where: { reference.contains($0) && !own.contains($0) }) {
+                throw ModelFolderError(file: model.reference, "has no tensor '\(missing)', which \(first.reference) has; merged models must hold the same tensors")
+            }
+        }
     }
 
     /// Each model path with the recipe field that first names it.
@@ -149,7 +170,7 @@ private struct Planner {
     let models: [MergePlan.Model]
     let index: [String: Int]
     let layers: [Int]
-    let architecture: Architecture
+    let layout: TensorLayout
     var outputLayers = 0
 
     struct Slice {
@@ -201,7 +222,7 @@ private struct Planner {
         }
         var tensors: [MergePlan.OutputTensor] = []
         guard let first = slices.first, let last = slices.last else { throw fail("slices", "is an empty list") }
-        for weight in architecture.preWeights {
+        for weight in layout.preWeights {
             let inputs = first.sources.map { ($0.model, weight.name) }
             if let tensor = try planTensor(weight.name, optional: weight.optional, inputs: inputs, slice: first, t: 0) {
                 tensors.append(tensor)
@@ -211,16 +232,16 @@ private struct Planner {
             let count = slice.sources[0].layerRange.count
             for offset in 0..<count {
                 let t = count > 1 ? Double(offset) / Double(count - 1) : 1
-                for suffix in architecture.layerWeights {
-                    let inputs = slice.sources.map { ($0.model, architecture.layerTensor($0.layerRange.lowerBound + offset, suffix)) }
-                    if let tensor = try planTensor(architecture.layerTensor(outputLayers, suffix), optional: false, inputs: inputs, slice: slice, t: t) {
+                for suffix in layout.layerWeights {
+                    let inputs = slice.sources.map { ($0.model, layout.layerTensor($0.layerRange.lowerBound + offset, suffix)) }
+                    if let tensor = try planTensor(layout.layerTensor(outputLayers, suffix), optional: false, inputs: inputs, slice: slice, t: t) {
                         tensors.append(tensor)
                     }
                 }
                 outputLayers += 1
             }
         }
-        for weight in architecture.postWeights {
+        for weight in layout.postWeights {
             // mergekit pairs the first slice's source count with the last slice's models.
             let inputs = last.sources.prefix(first.sources.count).map { ($0.model, weight.name) }
             if let tensor = try planTensor(weight.name, optional: weight.optional, inputs: Array(inputs), slice: last, t: 0) {
@@ -238,7 +259,7 @@ private struct Planner {
             if let (_, info) = models[modelIndex].folder.tensor(tensorName) {
                 present.append((modelIndex, tensorName, info))
             } else if !optional {
-                throw ModelFolderError(file: reference, "has no tensor '\(tensorName)', which the \(architecture.modelType) layout needs")
+                throw ModelFolderError(file: reference, "has no tensor '\(tensorName)', which the \(layout.modelType) layout needs")
             }
         }
         if present.isEmpty { return nil }
