@@ -15,13 +15,27 @@ public struct CandidateCosts: Sendable, Equatable, Codable {
     /// multiply-add); attention scores are left out because they grow with the context.
     public let flops: Int
 
+    /// Counts from the plan's tensors grouped by its layout (`MergePlan.layout`, the family's or
+    /// the one read off the tensor names): the matrices of the kept layers, and the output head —
+    /// a 2-D weight after the layers, or, when there is none (tied embeddings), the embedding
+    /// matrix before them used a second time. The embedding lookup itself is not a product.
     public init(plan: MergePlan) {
-        var params = 0, matrixParams = 0
+        var params = 0, layerMatrices = 0
         var kept = 0.0, total = 0.0
         let sparsifies = plan.recipe.mergeMethod.taskArithmetic?.sparsification != nil
+        let before = Set(plan.layout.preWeights.map(\.name)), after = Set(plan.layout.postWeights.map(\.name))
+        var head: Int?, embedding: Int?
         for tensor in plan.tensors {
             params += tensor.elementCount
-            if tensor.shape.count == 2 && !tensor.name.contains("embed_tokens") { matrixParams += tensor.elementCount }
+            if tensor.shape.count == 2 {
+                if before.contains(tensor.name) {
+                    embedding = embedding ?? tensor.elementCount
+                } else if after.contains(tensor.name) {
+                    head = (head ?? 0) + tensor.elementCount
+                } else if tensor.name.hasPrefix(plan.layout.layerPrefix) {
+                    layerMatrices += tensor.elementCount
+                }
+            }
             for input in tensor.inputs where !input.isBase && !tensor.passthrough {
                 let density: Double
                 if sparsifies, case .number(let value)? = input.parameters["density"] { density = min(1, max(0, value)) } else { density = 1 }
@@ -29,13 +43,10 @@ public struct CandidateCosts: Sendable, Equatable, Codable {
                 total += Double(tensor.elementCount)
             }
         }
-        // A tied output head is the embedding matrix used a second time.
-        let head = plan.tensors.first { $0.name == "lm_head.weight" } == nil
-            ? plan.tensors.first { $0.name.hasSuffix("embed_tokens.weight") }?.elementCount ?? 0 : 0
         self.params = params
         layers = plan.layerCount
         density = total > 0 ? kept / total : 1
-        flops = 2 * (matrixParams + head)
+        flops = 2 * (layerMatrices + (head ?? embedding ?? 0))
     }
 
     public func value(_ quantity: String) -> Double? {

@@ -1,5 +1,6 @@
 import Archive
 import Foundation
+import Inference
 import Merging
 import Tensors
 
@@ -48,7 +49,7 @@ public enum Exporter {
         let model = modelPath ?? (recipePath == nil ? directory : nil)
         let recipeURL = URL(fileURLWithPath: recipeFile)
         if let model {
-            let plan = try MergePlan(recipe: try Recipe(yaml: candidate.recipe, file: recipeFile), file: recipeFile)
+            let plan = try MergePlan(recipe: try Recipe(yaml: candidate.recipe, file: recipeFile), file: recipeFile, layouts: ModelFamilies.layout)
             let inside = recipeURL.deletingLastPathComponent().standardizedFileURL.path == URL(fileURLWithPath: model).standardizedFileURL.path
             try MergedModelWriter(materializer: Materializer(plan: plan))
                 .write(to: model, replacing: true, extraFiles: inside ? [(recipeURL.lastPathComponent, candidate.recipe)] : [])

@@ -1,5 +1,6 @@
 import Archive
 import Foundation
+import Inference
 import Merging
 import Search
 
@@ -108,7 +109,7 @@ public enum RunStatus {
         return front.map { candidate, values in
             let method = candidate.recipe.split(separator: "\n").first { $0.hasPrefix("merge_method:") }.map { String($0.dropFirst(13)).trimmingCharacters(in: .whitespaces) } ?? "?"
             let own = scores[candidate.id] ?? []
-            let costs = !withCosts ? nil : (try? Recipe(yaml: candidate.recipe, file: folder.spacePath)).flatMap { try? MergePlan(recipe: $0, file: folder.spacePath) }.map(CandidateCosts.init)
+            let costs = !withCosts ? nil : (try? Recipe(yaml: candidate.recipe, file: folder.spacePath)).flatMap { try? MergePlan(recipe: $0, file: folder.spacePath, layouts: ModelFamilies.layout) }.map(CandidateCosts.init)
             return FrontEntry(id: candidate.id, method: method, objectives: zip(order, values).map { ($0.0, $1) },
                               calibration: own.filter { $0.split == .calibration }.map { ($0.task + ":" + $0.metric, $0.value) },
                               holdout: own.filter { $0.split == .holdout }.map { ($0.task + ":" + $0.metric, $0.value) }, costs: costs)

@@ -13,9 +13,18 @@ public struct SearchContext: Sendable {
     public let fitness: FitnessFile
     /// Opened source folders by absolute path, handed to every `MergePlan`.
     public let folders: [String: ModelFolder]
-    public let tokenizer: Tokenizer
     public let baseConfig: ModelConfig
-    public let endOfText: Int
+    /// Which tensors a candidate merges: the base's family layout when the evaluator knows the
+    /// family, else read off the base's tensor names (any Hugging Face decoder).
+    public let layout: TensorLayout
+    /// What the built-in evaluator needs; nil when every task is a `command` task, which scores
+    /// the candidate's folder and needs no built-in model, so any mergeable model can be searched.
+    public let evaluation: Evaluation?
+
+    public struct Evaluation: Sendable {
+        public let tokenizer: Tokenizer
+        public let endOfText: Int
+    }
     /// Threads each worker's merge uses (the run's BLAS threads per worker).
     public let threadsPerWorker: Int
 
@@ -46,12 +55,26 @@ public struct SearchContext: Sendable {
             throw SearchSpaceError(file: space.file, field: "base_model", "\(space.baseModel) has no config.json")
         }
         baseConfig = config
-        _ = try DecoderConfiguration(config)
-        tokenizer = try Tokenizer(folder: space.baseModel)
-        guard let eos = Evaluator.endOfTextToken(config: config, tokenizer: tokenizer) else {
-            throw ModelError(file: config.path, field: "eos_token_id", "is missing; the evaluator needs an end-of-text token")
+        layout = try ModelFamilies.layout(config)
+            ?? TensorLayout.inferred(from: base.tensorNames, modelType: config.json["model_type"]?.string ?? "?", file: space.baseModel)
+        if let builtIn = fitness.tasks.first(where: { $0.kind != .command }) {
+            do {
+                _ = try DecoderConfiguration(config)
+            } catch {
+                let type = config.json["model_type"]?.string ?? "?"
+                guard !ModelFamilies.canEvaluate(type) else { throw error }
+                throw SearchSpaceError(
+                    file: space.file, field: "base_model",
+                    "\(space.baseModel) is a \(type) model, which Amalgam can merge but its built-in evaluator cannot run (it runs \(ModelFamilies.modelTypes.joined(separator: ", "))), and task \"\(builtIn.name)\" of \(space.fitness) is a built-in \(builtIn.kind.rawValue) task; score this family with `command` tasks (lm-eval-harness, say) instead")
+            }
+            let tokenizer = try Tokenizer(folder: space.baseModel)
+            guard let eos = Evaluator.endOfTextToken(config: config, tokenizer: tokenizer) else {
+                throw ModelError(file: config.path, field: "eos_token_id", "is missing; the evaluator needs an end-of-text token")
+            }
+            evaluation = Evaluation(tokenizer: tokenizer, endOfText: eos)
+        } else {
+            evaluation = nil
         }
-        endOfText = eos
         let stored = base.tensorNames.first.flatMap { base.tensor($0)?.info.dtype } ?? .f32
         codec = GenomeCodec(space: space, outDType: stored.isFloat32Convertible ? stored : .f32)
     }

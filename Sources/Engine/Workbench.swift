@@ -43,15 +43,10 @@ public final class Workbench {
         let start = Date()
         var outcome = EvaluationOutcome()
         do {
-            let plan = try MergePlan(recipe: recipe, file: context.space.file, opened: context.folders)
+            let plan = try MergePlan(recipe: recipe, file: context.space.file, opened: context.folders, layouts: { [layout = context.layout] _ in layout })
             outcome.costs = CandidateCosts(plan: plan)
             let materializer = Materializer(plan: plan, threads: context.threadsPerWorker)
             try materializer.materialize(into: arena, cancellation: cancellation)
-            var config = context.baseConfig
-            config.set("num_hidden_layers", .number(JSONNumber(plan.layerCount)))
-            let configuration = try DecoderConfiguration(config)
-            var model = DecoderModel(configuration: configuration, weights: try DecoderWeights(arena: arena, configuration: configuration))
-            model.threads = context.threadsPerWorker
             let tasks = context.tasks(split)
             var folder: String?
             defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }
@@ -61,10 +56,27 @@ public final class Workbench {
                 try MergedModelWriter(materializer: materializer).write(to: path, cancellation: cancellation)
                 folder = path
             }
-            var evaluator = Evaluator(model: model, tokenizer: context.tokenizer, prefixToken: context.endOfText, modelPath: folder)
-            evaluator.cancellation = cancellation
+            // The built-in model is built only when a built-in task needs it (SearchContext.evaluation).
+            var evaluator: Evaluator?
+            if let evaluation = context.evaluation, tasks.contains(where: { $0.kind != .command }) {
+                var config = context.baseConfig
+                config.set("num_hidden_layers", .number(JSONNumber(plan.layerCount)))
+                let configuration = try DecoderConfiguration(config)
+                var model = DecoderModel(configuration: configuration, weights: try DecoderWeights(arena: arena, configuration: configuration))
+                model.threads = context.threadsPerWorker
+                var built = Evaluator(model: model, tokenizer: evaluation.tokenizer, prefixToken: evaluation.endOfText, modelPath: folder)
+                built.cancellation = cancellation
+                evaluator = built
+            }
             for task in tasks {
-                let score = try evaluator.score(task, split: split)
+                let score: TaskScore
+                if let evaluator {
+                    score = try evaluator.score(task, split: split)
+                } else if let folder {
+                    score = try Evaluator.scoreCommand(task, split: split, modelPath: folder, cancellation: cancellation)
+                } else {
+                    throw EvaluationFailure("task \(task.name): the built-in evaluator is not loaded for this run")
+                }
                 guard score.value.isFinite || task.kind == .perplexity && score.value == .infinity else {
                     throw EvaluationFailure("task \(task.name): \(score.metric) is \(score.value) (the merged weights give non-finite logits)")
                 }
@@ -72,6 +84,7 @@ public final class Workbench {
             }
             if split == .calibration {
                 for extra in extraMetrics() {
+                    guard let evaluator else { throw EvaluationFailure("task \(extra.name): the built-in evaluator is not loaded for this run") }
                     outcome.scores.append(try evaluator.score(extra, split: split))
                 }
             }

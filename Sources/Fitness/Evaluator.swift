@@ -66,6 +66,12 @@ public struct Evaluator {
 
     private func command(_ task: FitnessFile.Task, _ split: FitnessFile.Split) throws -> TaskScore {
         guard let modelPath else { throw FitnessError(file: task.name, field: "run", "command tasks need the model as a folder on disk") }
+        return try Self.scoreCommand(task, split: split, modelPath: modelPath, cancellation: cancellation)
+    }
+
+    /// Scores a `command` task on the model folder at `modelPath`. Needs no built-in model, so a
+    /// model of any family Amalgam can merge can be scored this way.
+    public static func scoreCommand(_ task: FitnessFile.Task, split: FitnessFile.Split, modelPath: String, cancellation: Cancellation? = nil) throws -> TaskScore {
         let value = try CommandTask(task: task, cancellation: cancellation).run(model: modelPath)
         return TaskScore(task: task.name, split: split, metric: task.metric, value: value, stderr: nil, n: 1,
                          samples: [.object(JSONObject(["score": .number(JSONNumber(value))]))])

@@ -43,23 +43,33 @@ extension Amalgam {
 
         func run() throws {
             let folder = try ModelFolder(path: model)
-            var decoder = try DecoderModel(folder: folder)
-            // Linear layers cut the same way whatever the thread count: scores equal the search's.
-            BLASThreads.set(1)
-            decoder.threads = ProcessInfo.processInfo.activeProcessorCount
-            let tokenizer = try Tokenizer(folder: model)
-            guard let prefix = Evaluator.endOfTextToken(config: folder.config, tokenizer: tokenizer) else {
-                throw ModelError(file: model + "/config.json", field: "eos_token_id", "is missing; the evaluator needs an end-of-text token")
-            }
-            let evaluator = Evaluator(model: decoder, tokenizer: tokenizer, prefixToken: prefix, modelPath: model)
             let file = try FitnessFile(contentsOf: fitness)
-            let signals = file.tasks.contains { $0.kind == .command } ? ChildProcess.killAllOnSignals() : []
-            defer { signals.forEach { $0.cancel() } }
             let chosen = split == .calibration ? FitnessFile.Split.calibration : .holdout
-            var scores: [TaskScore] = []
             // Command tasks bring their own data: they run with the calibration split.
-            for task in file.tasks where task.file(chosen) != nil || (task.kind == .command && chosen == .calibration) {
-                scores.append(try evaluator.score(task, split: chosen, limit: limit))
+            let tasks = file.tasks.filter { $0.file(chosen) != nil || ($0.kind == .command && chosen == .calibration) }
+            // The built-in evaluator is loaded only for built-in tasks: command tasks score a
+            // model of any family on its folder.
+            var evaluator: Evaluator?
+            if tasks.contains(where: { $0.kind != .command }) {
+                var decoder = try DecoderModel(folder: folder)
+                // Linear layers cut the same way whatever the thread count: scores equal the search's.
+                BLASThreads.set(1)
+                decoder.threads = ProcessInfo.processInfo.activeProcessorCount
+                let tokenizer = try Tokenizer(folder: model)
+                guard let prefix = Evaluator.endOfTextToken(config: folder.config, tokenizer: tokenizer) else {
+                    throw ModelError(file: model + "/config.json", field: "eos_token_id", "is missing; the evaluator needs an end-of-text token")
+                }
+                evaluator = Evaluator(model: decoder, tokenizer: tokenizer, prefixToken: prefix, modelPath: model)
+            }
+            let signals = tasks.contains { $0.kind == .command } ? ChildProcess.killAllOnSignals() : []
+            defer { signals.forEach { $0.cancel() } }
+            var scores: [TaskScore] = []
+            for task in tasks {
+                if let evaluator {
+                    scores.append(try evaluator.score(task, split: chosen, limit: limit))
+                } else {
+                    scores.append(try Evaluator.scoreCommand(task, split: chosen, modelPath: model))
+                }
             }
             if let samples {
                 var lines = ""

@@ -1,10 +1,11 @@
 import ArgumentParser
+import Inference
 import Tensors
 
 extension Amalgam {
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Describe a model folder: architecture, layers, parameters, dtypes, shards.",
+            abstract: "Describe a model folder: architecture, whether Amalgam can merge and evaluate it, layers, parameters, dtypes, shards.",
             discussion: """
                 MODEL is a Hugging Face folder (config.json and safetensors weights, sharded \
                 through model.safetensors.index.json or not) or a single .safetensors file. \
@@ -38,6 +39,10 @@ struct ModelSummary {
     let hiddenSize: Int?
     let vocabularySize: Int?
     let tiedEmbeddings: Bool
+    /// The layout merging uses (the family's, else read off the tensor names), or why there is none.
+    let merging: Result<TensorLayout, ModelFolderError>
+    /// The built-in evaluator's reading of config.json, or why it cannot run the model.
+    let evaluation: Result<DecoderConfiguration, ModelError>
 
     init(_ folder: ModelFolder) throws {
         self.folder = folder
@@ -49,6 +54,34 @@ struct ModelSummary {
         vocabularySize = try config?.vocabularySize
         let hasHead = folder.tensor("lm_head.weight") != nil
         tiedEmbeddings = try !hasHead && (config?.tiesWordEmbeddings ?? false)
+        let type = modelType ?? "?"
+        if let layout = config.flatMap(ModelFamilies.layout) {
+            merging = .success(layout)
+        } else {
+            merging = Result { () throws(ModelFolderError) in try TensorLayout.inferred(from: folder.tensorNames, modelType: type, file: folder.path) }
+        }
+        if let config {
+            evaluation = Result { () throws(ModelError) in try DecoderConfiguration(config) }
+        } else {
+            evaluation = .failure(ModelError(file: folder.path, "has no config.json"))
+        }
+    }
+
+    /// "yes (…)" or "no: why", for the merge and evaluate rows.
+    var mergeText: String {
+        switch merging {
+        case .success(let layout):
+            let source = ModelFamilies.canEvaluate(layout.modelType) ? "the \(layout.modelType) family's layout" : "layout read from the tensor names"
+            return "yes (\(source): \(layout.preWeights.count) + \(layout.layerWeights.count) per layer + \(layout.postWeights.count) tensors)"
+        case .failure(let error): return "no: \(error.message)"
+        }
+    }
+
+    var evaluateText: String {
+        switch evaluation {
+        case .success(let configuration): return "yes (built-in \(configuration.modelType) forward pass)"
+        case .failure(let error): return "no: \(error.message)"
+        }
     }
 
     func text(listingTensors: Bool) -> String {
@@ -56,6 +89,8 @@ struct ModelSummary {
         if let architecture { rows.append(("architecture", architecture + (modelType.map { " (model_type \($0))" } ?? ""))) }
         else if let modelType { rows.append(("model_type", modelType)) }
         if folder.config == nil { rows.append(("config", "none (a bare safetensors file)")) }
+        rows.append(("merge", mergeText))
+        rows.append(("evaluate", evaluateText))
         if let layers { rows.append(("layers", String(layers))) }
         if let hiddenSize { rows.append(("hidden size", String(hiddenSize))) }
         if let vocabularySize { rows.append(("vocabulary", String(vocabularySize))) }
@@ -99,6 +134,10 @@ struct ModelSummary {
             "vocab_size": number(vocabularySize),
             "parameters": number(folder.parameterCount),
             "tied_embeddings": .bool(tiedEmbeddings),
+            "can_merge": .bool((try? merging.get()) != nil),
+            "can_evaluate": .bool((try? evaluation.get()) != nil),
+            "merge": .string(mergeText),
+            "evaluate": .string(evaluateText),
             "tensor_count": number(folder.tensorNames.count),
             "dtypes": .object(dtypes),
             "bytes_on_disk": number(folder.bytesOnDisk),

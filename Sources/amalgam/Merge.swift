@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Inference
 import Merging
 import Tensors
 
@@ -49,7 +50,7 @@ extension Amalgam {
         func run() throws {
             var parsed = try Recipe(contentsOf: recipe)
             if let outDtype { parsed.outDType = DType(floatName: outDtype) }
-            let plan = try MergePlan(recipe: parsed, file: recipe)
+            let plan = try MergePlan(recipe: parsed, file: recipe, layouts: ModelFamilies.layout)
             let materializer = Materializer(plan: plan, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, seed: seed)
             let writer = MergedModelWriter(materializer: materializer, maxShardSize: parseByteCount(shardSize) ?? SafetensorsLayout.defaultMaxShardSize)
             let progress = ProgressLine(label: "merging", total: plan.tensors.count)

@@ -45,7 +45,7 @@ public struct DecoderConfiguration: Sendable, Equatable {
         let reader = ConfigReader(config)
         guard let type = config.json["model_type"]?.string else { throw reader.fail("model_type", "is missing") }
         guard let family = ModelFamilies.family(type) else {
-            throw reader.fail("model_type", "\"\(type)\" cannot be evaluated by Amalgam's built-in evaluator (it evaluates: \(ModelFamilies.modelTypes.joined(separator: ", ")))")
+            throw reader.fail("model_type", "\"\(type)\" cannot be run by Amalgam's built-in evaluator (it runs \(ModelFamilies.modelTypes.joined(separator: ", "))); score it with `command` tasks (lm-eval-harness, say) instead")
         }
         self = try family.configuration(reader)
         try validate(reader)

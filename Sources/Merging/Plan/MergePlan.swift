@@ -62,11 +62,13 @@ public struct MergePlan: Sendable {
     /// Opens every model the recipe names and plans the merge. Relative paths are taken as
     /// mergekit takes them, from the current directory, unless `baseDirectory` is given. Folders
     /// in `opened` (by resolved path) are used as they are, so a search opens its sources once.
-    /// `layout` is the model family's when the caller knows it (Merging never runs a model, so it
-    /// takes the value from Inference through its caller); otherwise it is read off the first
-    /// model's tensor names. Either way every model must hold the same tensors but the layout's
-    /// optional ones.
-    public init(recipe: Recipe, file: String, baseDirectory: String? = nil, opened: [String: ModelFolder] = [:], layout: TensorLayout? = nil) throws {
+    /// `layouts` gives the model family's layout for the first model's config.json when the
+    /// caller knows the family (Merging never runs a model, so it takes the value from Inference
+    /// through its caller: `ModelFamilies.layout`); when it gives nil the layout is read off the
+    /// first model's tensor names. Either way every model must hold the same tensors but the
+    /// layout's optional ones.
+    public init(recipe: Recipe, file: String, baseDirectory: String? = nil, opened: [String: ModelFolder] = [:],
+                layouts: (ModelConfig) -> TensorLayout? = { _ in nil }) throws {
         self.recipe = recipe
         self.file = file
         var models: [Model] = []
@@ -95,7 +97,7 @@ public struct MergePlan: Sendable {
         guard let modelType = try config.modelType else {
             throw ModelFolderError(file: config.path, field: "model_type", "is missing")
         }
-        let layout = try layout ?? TensorLayout.inferred(from: first.folder.tensorNames, modelType: modelType, file: first.reference)
+        let layout = try layouts(config) ?? TensorLayout.inferred(from: first.folder.tensorNames, modelType: modelType, file: first.reference)
         self.layout = layout
         var layers: [Int] = []
         for model in models {
