@@ -24,6 +24,8 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stdout.contains("parameters    133,440 (133.44k)"))
         #expect(result.stdout.contains("architecture  LlamaForCausalLM (model_type llama)"))
+        #expect(result.stdout.contains("merge         yes (the llama family's layout: 1 + 9 per layer + 2 tensors)"), "\(result.stdout)")
+        #expect(result.stdout.contains("evaluate      yes (built-in llama forward pass)"))
         let rows = result.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         #expect(rows.contains(["model.layers.1.self_attn.k_proj.weight", "BF16", "[32,", "64]", "model-00002-of-00002.safetensors"]))
         let listed = try CLI.run(["inspect", "zoo/tiny-llama", "--tensors", "--json"])
