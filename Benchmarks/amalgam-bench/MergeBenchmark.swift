@@ -30,7 +30,7 @@ struct MergeBenchmark: ParsableCommand {
         let names = ["base", "m1", "m2"]
         let generation = try Measure.seconds {
             for (variant, name) in names.enumerated() {
-                try SyntheticModels.write(variant: variant, to: models + "/" + name, threads: threads)
+                try SyntheticModels.write(.qwen2, variant: variant, to: models + "/" + name, threads: threads)
             }
         }
         print("models: 3 × Qwen2-0.5B shape, BF16, in \(models) (\(Measure.gb(generation)) s to generate or find)")

@@ -1,42 +1,60 @@
+import ArgumentParser
 import Dispatch
 import Foundation
+import Inference
 import Tensors
 
-/// Random-weight models of a real shape, written once and reused across benchmark runs.
+/// Random-weight models of a real shape, written once and reused across benchmark runs. The
+/// tensor list comes from the family's own file (`DecoderConfiguration.tensorShapes`), so a
+/// benchmark model holds exactly what the evaluator and merging read.
 enum SyntheticModels {
-    /// Qwen2-0.5B's shape: hidden 896, 24 layers, 14 heads with 2 KV heads of 64, MLP 4864,
-    /// vocabulary 151 936, tied embeddings, q/k/v biases — 494 M parameters.
-    static func qwen2HalfB() -> (config: [String: JSONValue], tensors: [TensorSpec]) {
-        let hidden = 896, intermediate = 4864, layers = 24, heads = 14, kvHeads = 2, headDim = 64, vocab = 151_936
-        var specs = [TensorSpec(name: "model.embed_tokens.weight", dtype: .bf16, shape: [vocab, hidden])]
-        for layer in 0..<layers {
-            let p = "model.layers.\(layer)."
-            specs += [
-                TensorSpec(name: p + "input_layernorm.weight", dtype: .bf16, shape: [hidden]),
-                TensorSpec(name: p + "self_attn.q_proj.weight", dtype: .bf16, shape: [heads * headDim, hidden]),
-                TensorSpec(name: p + "self_attn.q_proj.bias", dtype: .bf16, shape: [heads * headDim]),
-                TensorSpec(name: p + "self_attn.k_proj.weight", dtype: .bf16, shape: [kvHeads * headDim, hidden]),
-                TensorSpec(name: p + "self_attn.k_proj.bias", dtype: .bf16, shape: [kvHeads * headDim]),
-                TensorSpec(name: p + "self_attn.v_proj.weight", dtype: .bf16, shape: [kvHeads * headDim, hidden]),
-                TensorSpec(name: p + "self_attn.v_proj.bias", dtype: .bf16, shape: [kvHeads * headDim]),
-                TensorSpec(name: p + "self_attn.o_proj.weight", dtype: .bf16, shape: [hidden, heads * headDim]),
-                TensorSpec(name: p + "post_attention_layernorm.weight", dtype: .bf16, shape: [hidden]),
-                TensorSpec(name: p + "mlp.gate_proj.weight", dtype: .bf16, shape: [intermediate, hidden]),
-                TensorSpec(name: p + "mlp.up_proj.weight", dtype: .bf16, shape: [intermediate, hidden]),
-                TensorSpec(name: p + "mlp.down_proj.weight", dtype: .bf16, shape: [hidden, intermediate]),
-            ]
+    enum Shape: String, CaseIterable, ExpressibleByArgument, Sendable {
+        /// Qwen2-0.5B: hidden 896, 24 layers, 14 heads with 2 KV heads of 64, MLP 4864, vocabulary
+        /// 151 936, tied embeddings, q/k/v biases — 494 M parameters.
+        case qwen2 = "qwen2-0.5b"
+        /// Qwen3-0.6B: hidden 1024, 28 layers, 16 heads with 8 KV heads of 128, q/k norms, MLP
+        /// 3072, vocabulary 151 936, tied — 596 M parameters.
+        case qwen3 = "qwen3-0.6b"
+        /// Gemma-2-2B: hidden 2304, 26 layers, 8 heads with 4 KV heads of 256, MLP 9216 (GELU-tanh),
+        /// vocabulary 256 000, sandwich norms, soft-capping, alternating 4096 windows — 2.61 B.
+        case gemma2 = "gemma2-2b"
+
+        var config: JSONObject {
+            func n(_ value: Int) -> JSONValue { .number(JSONNumber(value)) }
+            func d(_ value: Double) -> JSONValue { .number(JSONNumber(value)) }
+            var pairs: [(String, JSONValue)] = [("torch_dtype", .string("bfloat16")), ("tie_word_embeddings", .bool(true)), ("rms_norm_eps", d(1e-6))]
+            switch self {
+            case .qwen2:
+                pairs += [("architectures", .array([.string("Qwen2ForCausalLM")])), ("model_type", .string("qwen2")),
+                          ("hidden_size", n(896)), ("intermediate_size", n(4864)), ("num_hidden_layers", n(24)),
+                          ("num_attention_heads", n(14)), ("num_key_value_heads", n(2)), ("vocab_size", n(151_936)),
+                          ("max_position_embeddings", n(32768)), ("rope_theta", d(1_000_000)), ("hidden_act", .string("silu"))]
+            case .qwen3:
+                pairs += [("architectures", .array([.string("Qwen3ForCausalLM")])), ("model_type", .string("qwen3")),
+                          ("hidden_size", n(1024)), ("intermediate_size", n(3072)), ("num_hidden_layers", n(28)),
+                          ("num_attention_heads", n(16)), ("num_key_value_heads", n(8)), ("head_dim", n(128)),
+                          ("vocab_size", n(151_936)), ("max_position_embeddings", n(40960)), ("rope_theta", d(1_000_000)),
+                          ("hidden_act", .string("silu")), ("attention_bias", .bool(false))]
+            case .gemma2:
+                pairs += [("architectures", .array([.string("Gemma2ForCausalLM")])), ("model_type", .string("gemma2")),
+                          ("hidden_size", n(2304)), ("intermediate_size", n(9216)), ("num_hidden_layers", n(26)),
+                          ("num_attention_heads", n(8)), ("num_key_value_heads", n(4)), ("head_dim", n(256)),
+                          ("vocab_size", n(256_000)), ("max_position_embeddings", n(8192)), ("rope_theta", d(10_000)),
+                          ("hidden_activation", .string("gelu_pytorch_tanh")), ("query_pre_attn_scalar", n(256)),
+                          ("sliding_window", n(4096)), ("attn_logit_softcapping", d(50)), ("final_logit_softcapping", d(30)),
+                          ("pad_token_id", n(0)), ("eos_token_id", n(1)), ("bos_token_id", n(2))]
+            }
+            var object = JSONObject()
+            for (key, value) in pairs.sorted(by: { $0.0 < $1.0 }) { object[key] = value }
+            return object
         }
-        specs.append(TensorSpec(name: "model.norm.weight", dtype: .bf16, shape: [hidden]))
-        let config: [String: JSONValue] = [
-            "architectures": .array([.string("Qwen2ForCausalLM")]), "model_type": .string("qwen2"),
-            "hidden_size": .number(JSONNumber(hidden)), "intermediate_size": .number(JSONNumber(intermediate)),
-            "num_hidden_layers": .number(JSONNumber(layers)), "num_attention_heads": .number(JSONNumber(heads)),
-            "num_key_value_heads": .number(JSONNumber(kvHeads)), "vocab_size": .number(JSONNumber(vocab)),
-            "max_position_embeddings": .number(JSONNumber(32768)), "rms_norm_eps": .number(JSONNumber(1e-6)),
-            "rope_theta": .number(JSONNumber(1_000_000.0)), "tie_word_embeddings": .bool(true),
-            "hidden_act": .string("silu"), "torch_dtype": .string("bfloat16"),
-        ]
-        return (config, specs)
+
+        /// Every tensor, BF16, in the family file's order.
+        func tensors() throws -> [TensorSpec] {
+            try DecoderConfiguration(ModelConfig(path: "(\(rawValue))", json: config)).tensorShapes.map {
+                TensorSpec(name: $0.0, dtype: .bf16, shape: $0.1)
+            }
+        }
     }
 
     /// SplitMix64 of (seed, tensor, element) → uniform in [-0.5, 0.5).
@@ -51,11 +69,11 @@ enum SyntheticModels {
 
     /// Writes model `variant` (0 = base; others = base + small noise) into `folder`, unless a
     /// complete copy is already there.
-    static func write(variant: Int, to folder: String, threads: Int) throws {
+    static func write(_ shape: Shape = .qwen2, variant: Int, to folder: String, threads: Int) throws {
         let marker = folder + "/.complete"
         if FileManager.default.fileExists(atPath: marker) { return }
         try? FileManager.default.removeItem(atPath: folder)
-        let (config, specs) = qwen2HalfB()
+        let specs = try shape.tensors()
         let staging = try StagingDirectory(destination: folder)
         let writer = try SafetensorsWriter(directory: staging.path, layout: SafetensorsLayout(tensors: specs))
         let largest = specs.map(\.elementCount).max() ?? 0
@@ -76,9 +94,7 @@ enum SyntheticModels {
             try writer.write(spec.name, values: UnsafeBufferPointer(rebasing: buffer[0..<count]), threads: threads)
         }
         try writer.finish()
-        var object = JSONObject()
-        for key in config.keys.sorted() { object[key] = config[key] }
-        try Data((JSONValue.object(object).serialized(indent: 2) + "\n").utf8).write(to: URL(fileURLWithPath: staging.path + "/config.json"))
+        try Data((JSONValue.object(shape.config).serialized(indent: 2) + "\n").utf8).write(to: URL(fileURLWithPath: staging.path + "/config.json"))
         try staging.commit(replacing: true)
         _ = FileManager.default.createFile(atPath: marker, contents: Data())
     }
