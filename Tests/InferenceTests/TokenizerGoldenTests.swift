@@ -3,8 +3,12 @@ import Testing
 @testable import Inference
 
 /// Token ids and decoded text against the tokenizers library (tools/make_tokenizer_goldens.py):
-/// 2 024 lines per style — Unicode, digits, whitespace runs, emoji, code, special-token text.
+/// 2 024 shared lines per style — Unicode, digits, whitespace runs, emoji, code, special-token
+/// text — and for the model families' styles (gemma, qwen3, phi4) 261 more of their own: their
+/// added tokens inside text, space/tab/newline runs, scalars outside the training corpus.
 @Suite struct TokenizerGoldenTests {
+    static let styles = ["gpt2", "llama3", "qwen2", "sentencepiece", "gemma", "qwen3", "phi4"]
+
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/tokenizers").path
 
     struct Line: Decodable {
@@ -18,7 +22,7 @@ import Testing
         return try data.split(separator: UInt8(ascii: "\n")).map { try JSONDecoder().decode(Line.self, from: Data($0)) }
     }
 
-    @Test(arguments: ["gpt2", "llama3", "qwen2", "sentencepiece"])
+    @Test(arguments: styles)
     func idsEqualTheLibrary(style: String) throws {
         let tokenizer = try Tokenizer(contentsOf: Self.fixtures + "/\(style)/tokenizer.json")
         let lines = try Self.lines(style)
@@ -30,7 +34,7 @@ import Testing
         #expect(wrong.isEmpty, "\(style): \(wrong.count) of \(lines.count) lines differ, first: \(wrong.prefix(3).map { $0.debugDescription })")
     }
 
-    @Test(arguments: ["gpt2", "llama3", "qwen2", "sentencepiece"])
+    @Test(arguments: styles)
     func decodingEqualsTheLibrary(style: String) throws {
         let tokenizer = try Tokenizer(contentsOf: Self.fixtures + "/\(style)/tokenizer.json")
         var wrong: [String] = []

@@ -1,8 +1,9 @@
 /// A split or replace pattern of tokenizer.json: a literal string or a regular expression.
 ///
 /// Regular expressions are the Oniguruma patterns the tokenizers library uses (GPT-2, Llama-3,
-/// Qwen2 pre-tokenizer patterns: `\p{L}`, `\p{N}`, `(?i:…)`, `(?!\S)`, `{1,3}`), compiled with
-/// Swift's Regex and matched on Unicode scalars, as Rust strings match on `char`s.
+/// Qwen2/3 and o200k (Phi-4-mini) pre-tokenizer patterns: `\p{L}`, `\p{N}`, `\p{Lu}`…`\p{M}`
+/// classes, `(?i:…)`, `(?!\S)`, `{1,3}`), compiled with Swift's Regex and matched on Unicode
+/// scalars, as Rust strings match on `char`s.
 enum TextPattern: @unchecked Sendable {
     case literal(String)
     case regex(Regex<AnyRegexOutput>)

@@ -3,8 +3,9 @@ import Tensors
 
 /// A Hugging Face `tokenizer.json` tokenizer: added tokens, normalizer, pre-tokenizer, BPE model,
 /// post-processor and decoder, each the library's semantics for the components the supported
-/// model families use (GPT-2 byte-level BPE; Llama-3/Qwen2 split-regex + byte-level BPE;
-/// Llama-2/Mistral Metaspace + byte-fallback BPE). An unsupported component is a
+/// model families use (GPT-2 byte-level BPE; Llama-3/Qwen2/Qwen3 and Phi-4-mini's o200k
+/// split-regex + byte-level BPE; Llama-2/Mistral/Phi-3 Metaspace + byte-fallback BPE; Gemma 2/3's
+/// Replace-normalized byte-fallback BPE with no pre-tokenizer). An unsupported component is a
 /// `TokenizerError` naming it.
 public struct Tokenizer: Sendable {
     let added: AddedVocabulary
