@@ -85,9 +85,10 @@ def models(rng):
         write_model(name, tuned)
 
 
-M = lambda n: f"{REL}/{n}"
-RECIPES = {
-    "linear": f"""merge_method: linear
+def recipes(M):
+    """The recipes, with `M(name)` the path of model `name` relative to the repository root."""
+    return {
+        "linear": f"""merge_method: linear
 models:
   - model: {M('base')}
     parameters: {{weight: 0.2}}
@@ -101,7 +102,7 @@ models:
         - value: 0.3
 dtype: float32
 """,
-    "task_arithmetic": f"""merge_method: task_arithmetic
+        "task_arithmetic": f"""merge_method: task_arithmetic
 base_model: {M('base')}
 models:
   - model: {M('a')}
@@ -114,7 +115,7 @@ parameters:
   lambda: 0.9
 dtype: float32
 """,
-    "ties": f"""merge_method: ties
+        "ties": f"""merge_method: ties
 base_model: {M('base')}
 models:
   - model: {M('a')}
@@ -125,7 +126,7 @@ models:
     parameters: {{weight: 0.5, density: 0.9}}
 dtype: float32
 """,
-    "ties_bf16": f"""merge_method: ties
+        "ties_bf16": f"""merge_method: ties
 base_model: {M('base')}
 models:
   - model: {M('a')}
@@ -135,7 +136,7 @@ models:
 dtype: float32
 out_dtype: bfloat16
 """,
-    "breadcrumbs": f"""merge_method: breadcrumbs
+        "breadcrumbs": f"""merge_method: breadcrumbs
 base_model: {M('base')}
 models:
   - model: {M('a')}
@@ -144,7 +145,7 @@ models:
     parameters: {{weight: 0.5, density: 0.7, gamma: 0.005}}
 dtype: float32
 """,
-    "breadcrumbs_ties": f"""merge_method: breadcrumbs_ties
+        "breadcrumbs_ties": f"""merge_method: breadcrumbs_ties
 base_model: {M('base')}
 models:
   - model: {M('a')}
@@ -157,7 +158,7 @@ parameters:
   normalize: true
 dtype: float32
 """,
-    "slerp": f"""merge_method: slerp
+        "slerp": f"""merge_method: slerp
 base_model: {M('base')}
 models:
   - model: {M('base')}
@@ -171,7 +172,7 @@ parameters:
     - value: 0.3
 dtype: float32
 """,
-    "nuslerp": f"""merge_method: nuslerp
+        "nuslerp": f"""merge_method: nuslerp
 base_model: {M('base')}
 models:
   - model: {M('a')}
@@ -180,7 +181,7 @@ models:
     parameters: {{weight: 0.7}}
 dtype: float32
 """,
-    "nuslerp_rows": f"""merge_method: nuslerp
+        "nuslerp_rows": f"""merge_method: nuslerp
 models:
   - model: {M('a')}
     parameters: {{weight: 1.0}}
@@ -190,7 +191,7 @@ parameters:
   nuslerp_flatten: false
 dtype: float32
 """,
-    "model_stock": f"""merge_method: model_stock
+        "model_stock": f"""merge_method: model_stock
 base_model: {M('base')}
 models:
   - model: {M('a')}
@@ -198,7 +199,7 @@ models:
   - model: {M('c')}
 dtype: float32
 """,
-    "passthrough": f"""merge_method: passthrough
+        "passthrough": f"""merge_method: passthrough
 slices:
   - sources:
       - model: {M('a')}
@@ -212,16 +213,22 @@ slices:
         layer_range: [2, 3]
 dtype: float32
 """,
-}
+    }
 
 
-def run_mergekit():
+
+RECIPES = recipes(lambda n: f"{REL}/{n}")
+
+
+def run_mergekit(recipes=RECIPES, fixtures=FIX):
+    """Writes each recipe to FIXTURES/recipes/NAME.yml and mergekit's merge of it to FIXTURES/golden/NAME/."""
     exe = os.path.join(os.path.dirname(sys.executable), "mergekit-yaml")
-    for name, text in RECIPES.items():
-        recipe = os.path.join(FIX, "recipes", f"{name}.yml")
+    os.makedirs(os.path.join(fixtures, "recipes"), exist_ok=True)
+    for name, text in recipes.items():
+        recipe = os.path.join(fixtures, "recipes", f"{name}.yml")
         with open(recipe, "w") as f:
             f.write(text)
-        out = os.path.join(FIX, "golden", name)
+        out = os.path.join(fixtures, "golden", name)
         shutil.rmtree(out, ignore_errors=True)
         subprocess.run([exe, recipe, out, "--no-copy-tokenizer", "--no-write-model-card", "--quiet", "--random-seed", "0"],
                        check=True, cwd=ROOT)

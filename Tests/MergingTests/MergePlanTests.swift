@@ -88,4 +88,62 @@ import Testing
         #expect(t("model.layers.2.mlp.down_proj.weight") == .number(0))
         #expect(t("model.layers.2.input_layernorm.weight") == .number(0.3))
     }
+
+    /// A copy of the qwen3 fixture's `model` with tensors left out and others added (ones).
+    func editedQwen3(_ model: String, in directory: TemporaryDirectory, name: String,
+                     dropping dropped: Set<String> = [], adding added: [(String, [Int])] = []) throws -> String {
+        let source = try ModelFolder(path: FamilyFixture.directory("qwen3") + "/models/\(model)")
+        let kept = try source.tensorNames.filter { !dropped.contains($0) }.map { name in
+            let (file, info) = try #require(source.tensor(name))
+            return (name, info.shape, try file.floats(info))
+        }
+        let tensors = kept + added.map { ($0.0, $0.1, [Float](repeating: 1, count: $0.1.reduce(1, *))) }
+        let folder = directory.path + "/" + name
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: FamilyFixture.directory("qwen3") + "/models/\(model)/config.json", toPath: folder + "/config.json")
+        let layout = SafetensorsLayout(tensors: tensors.map { TensorSpec(name: $0.0, dtype: .f32, shape: $0.1) }, maxShardSize: .max)
+        let writer = try SafetensorsWriter(directory: folder, layout: layout)
+        for (name, _, values) in tensors { try values.withUnsafeBufferPointer { try writer.write(name, values: $0) } }
+        try writer.finish()
+        return folder
+    }
+
+    /// A checkpoint with no `….layers.N.` tensors has no layout Amalgam can infer: one error that
+    /// names the model and its first tensor.
+    @Test func modelWithoutLayerTensorsIsOneError() throws {
+        let directory = try TemporaryDirectory()
+        let gpt = try editedQwen3("base", in: directory, name: "gpt",
+                                  dropping: Set(try ModelFolder(path: FamilyFixture.directory("qwen3") + "/models/base").tensorNames),
+                                  adding: [("transformer.wte.weight", [64, 32]), ("transformer.h.0.attn.c_attn.weight", [32, 96])])
+        let recipe = try Fixture.recipe(yaml: "merge_method: linear\nmodels:\n  - {model: \(gpt), parameters: {weight: 1}}")
+        #expect { try MergePlan(recipe: recipe, file: "r.yml") } throws: {
+            $0 as? ModelFolderError == ModelFolderError(
+                file: gpt, "has no per-layer tensors named '….layers.0.…' (its first tensor is 'transformer.wte.weight'); Amalgam merges decoders whose tensors follow the Hugging Face naming")
+        }
+    }
+
+    /// Models whose tensor sets differ: one error naming the model that differs and the first
+    /// tensor in which it does, whichever of the two is listed first.
+    @Test func modelsWithDifferentTensorsAreOneError() throws {
+        let directory = try TemporaryDirectory()
+        let base = FamilyFixture.directory("qwen3") + "/models/base"
+        let extra = try editedQwen3("a", in: directory, name: "extra", adding: [("model.layers.1.self_attn.q_proj.bias", [8])])
+        let missing = try editedQwen3("a", in: directory, name: "missing", dropping: ["model.layers.2.mlp.up_proj.weight"])
+        func plan(_ first: String, _ second: String) throws -> MergePlan {
+            let yaml = "merge_method: task_arithmetic\nbase_model: \(first)\nmodels:\n  - {model: \(second), parameters: {weight: 1}}"
+            return try MergePlan(recipe: Fixture.recipe(yaml: yaml), file: "r.yml")
+        }
+        #expect { try plan(base, extra) } throws: {
+            $0 as? ModelFolderError == ModelFolderError(
+                file: extra, "has tensor 'model.layers.1.self_attn.q_proj.bias', which \(base) has not; merged models must hold the same tensors")
+        }
+        #expect { try plan(base, missing) } throws: {
+            $0 as? ModelFolderError == ModelFolderError(file: missing, "has no tensor 'model.layers.2.mlp.up_proj.weight', which the qwen3 layout needs")
+        }
+        // Listed first, the odd model is the one the layout is read from: its layers disagree.
+        #expect { try plan(extra, base) } throws: {
+            $0 as? ModelFolderError == ModelFolderError(
+                file: extra, "layer 1 holds other tensors than layer 0, first 'model.layers.1.self_attn.q_proj.bias'")
+        }
+    }
 }

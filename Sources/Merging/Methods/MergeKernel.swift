@@ -61,7 +61,9 @@ struct PassthroughKernel: MergeKernel {
 }
 
 /// Weighted sum of every input, divided by the sum of weights when `normalize` (mergekit `linear.py`;
-/// Wortsman et al. 2022, "Model soups").
+/// Wortsman et al. 2022, "Model soups"). Each term is added with one rounding (a fused multiply-add),
+/// as torch's vectorized `addcmul_` does on CPUs with FMA, so float32 outputs equal mergekit's bit
+/// for bit.
 struct LinearKernel: MergeKernel {
     let weights: [Float]
     let divisor: Float?
@@ -77,7 +79,7 @@ struct LinearKernel: MergeKernel {
         out.update(repeating: 0, count: n)
         for (j, w) in weights.enumerated() {
             let x = scratch.inputs[j]
-            for i in 0..<n { out[i] += x[i] * w }
+            for i in 0..<n { out[i].addProduct(x[i], w) }
         }
         if let divisor {
             for i in 0..<n { out[i] /= divisor }
