@@ -59,8 +59,7 @@ public final class Workbench {
             // The built-in model is built only when a built-in task needs it (SearchContext.evaluation).
             var evaluator: Evaluator?
             if let evaluation = context.evaluation, tasks.contains(where: { $0.kind != .command }) {
-                var config = context.baseConfig
-                config.set("num_hidden_layers", .number(JSONNumber(plan.layerCount)))
+                let config = plan.outputConfig(context.baseConfig)
                 let configuration = try DecoderConfiguration(config)
                 var model = DecoderModel(configuration: configuration, weights: try DecoderWeights(arena: arena, configuration: configuration))
                 model.threads = context.threadsPerWorker

@@ -25,8 +25,9 @@ import Testing
     static let evaluations = "24"
     static let signalsPerChain = 5
 
-    /// The demo space with absolute paths and a fitness file whose task files hold `rows` examples each.
-    static func demoSpace(in folder: String, rows: Int) throws -> String {
+    /// A space over the demo tasks (search-spaces/`space`.yaml, whose fitness is ../fitness/demo.yaml)
+    /// with absolute paths and a fitness file whose task files hold `rows` examples each.
+    static func demoSpace(in folder: String, rows: Int, space spaceName: String = "demo") throws -> String {
         let fitnessText = try String(contentsOfFile: CLI.repository + "/fitness/demo.yaml", encoding: .utf8)
         for name in ["add", "rev", "facts"] {
             for split in ["calib", "test"] {
@@ -36,7 +37,7 @@ import Testing
             }
         }
         try Data(fitnessText.utf8).write(to: URL(fileURLWithPath: folder + "/fitness.yaml"))
-        let demo = try String(contentsOfFile: CLI.repository + "/search-spaces/demo.yaml", encoding: .utf8)
+        let demo = try String(contentsOfFile: CLI.repository + "/search-spaces/\(spaceName).yaml", encoding: .utf8)
         let space = folder + "/space.yaml"
         try Data(demo.replacingOccurrences(of: "../fitness/demo.yaml", with: folder + "/fitness.yaml")
             .replacingOccurrences(of: "../", with: CLI.repository + "/").utf8).write(to: URL(fileURLWithPath: space))

@@ -146,4 +146,22 @@ import Testing
                 file: extra, "layer 1 holds other tensors than layer 0, first 'model.layers.1.self_attn.q_proj.bias'")
         }
     }
+
+    /// Dropping layers of a model whose config lists `layer_types` (zoo/gemma2-tiny: sliding, full,
+    /// sliding, full) keeps each kept layer's type and lists one per output layer.
+    @Test func outputConfigCutsLayerTypesToTheKeptLayers() throws {
+        let base = "zoo/gemma2-tiny/base"
+        let plan = try Fixture.plan(try Fixture.recipe(yaml: """
+            merge_method: passthrough
+            slices:
+              - sources: [{model: \(base), layer_range: [1, 2]}]
+              - sources: [{model: \(base), layer_range: [2, 4]}]
+            """))
+        #expect(plan.sourceLayers == [1, 2, 3])
+        let config = try #require(plan.models[plan.configModel].folder.config)
+        let output = plan.outputConfig(config)
+        #expect(try output.layerCount == 3)
+        #expect(output.json["layer_types"]?.array?.compactMap(\.string) == ["full_attention", "sliding_attention", "full_attention"])
+        #expect(output.json["hidden_size"] == config.json["hidden_size"])
+    }
 }

@@ -107,7 +107,8 @@ public struct DecoderConfiguration: Sendable, Equatable {
             modelType: modelType,
             preWeights: [TensorLayout.Weight(name: "model.embed_tokens.weight")],
             layerWeights: block.tensorShapes(self).map(\.0),
-            postWeights: [TensorLayout.Weight(name: "model.norm.weight")] + (tiedEmbeddings ? [] : [TensorLayout.Weight(name: "lm_head.weight", optional: true)]))
+            postWeights: [TensorLayout.Weight(name: "model.norm.weight")] + (tiedEmbeddings ? [] : [TensorLayout.Weight(name: "lm_head.weight", optional: true)]),
+            layerTypes: Set(layers.map(\.slidingWindow)).count > 1 ? layers.map { $0.slidingWindow == nil ? "full_attention" : "sliding_attention" } : nil)
     }
 
     /// Sets every layer's sliding window from transformers' `layer_types` when config.json lists

@@ -2,9 +2,10 @@ import Foundation
 import Tensors
 
 /// Writes a merged model as a Hugging Face folder, atomically: safetensors (sharded with an index
-/// past `maxShardSize`), config.json from the base (or the first model) with `num_hidden_layers`
-/// and the dtype updated, the tokenizer files of `tokenizer_source` (else the base's), the recipe
-/// as `mergekit_config.yml` (mergekit's name for it) and a README.md model card.
+/// past `maxShardSize`), config.json from the base (or the first model) with `num_hidden_layers`,
+/// `layer_types` (`MergePlan.outputConfig`) and the dtype updated, the tokenizer files of
+/// `tokenizer_source` (else the base's), the recipe as `mergekit_config.yml` (mergekit's name for
+/// it) and a README.md model card.
 ///
 /// Everything is written into a `StagingDirectory` and flushed before the rename, so a full or
 /// read-only disk, or a failing flush or rename, leaves neither the destination nor the staging
@@ -33,10 +34,10 @@ public struct MergedModelWriter {
         try materializer.write(to: writer, cancellation: cancellation, progress: progress)
 
         let source = plan.models[plan.configModel]
-        guard var config = source.folder.config else {
+        guard let sourceConfig = source.folder.config else {
             throw ModelFolderError(file: source.reference, "has no config.json")
         }
-        config.set("num_hidden_layers", .number(JSONNumber(plan.layerCount)))
+        var config = plan.outputConfig(sourceConfig)
         if let dtype = plan.recipe.outDType ?? plan.recipe.dtype {
             let key = config.json["dtype"] != nil ? "dtype" : "torch_dtype"
             config.set(key, .string(dtype.torchName))

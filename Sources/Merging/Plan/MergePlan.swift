@@ -56,6 +56,9 @@ public struct MergePlan: Sendable {
     public let tensors: [OutputTensor]
     /// Layers of the output model.
     public let layerCount: Int
+    /// The layer of the config model (else of its slice's first source) each output layer is
+    /// merged from: what per-layer config lists such as `layer_types` follow.
+    public let sourceLayers: [Int]
     /// The model whose config.json the output starts from: the base, else the first model named.
     public let configModel: Int
 
@@ -115,11 +118,12 @@ public struct MergePlan: Sendable {
             }
             layers.append(count)
         }
-        var planner = Planner(recipe: recipe, file: file, models: models, index: index, layers: layers, layout: layout)
+        var planner = Planner(recipe: recipe, file: file, models: models, index: index, layers: layers, layout: layout, configModel: configModel)
         tensors = try planner.plan()
         // After planning, whose errors are the more specific (a shape, a tensor the layout needs).
         try Self.checkSameTensors(models, layout: layout)
         layerCount = planner.outputLayers
+        sourceLayers = planner.sourceLayers
     }
 
     /// Every model holds the first model's tensors, but the layout's optional ones and buffers.
@@ -173,7 +177,9 @@ private struct Planner {
     let index: [String: Int]
     let layers: [Int]
     let layout: TensorLayout
+    let configModel: Int
     var outputLayers = 0
+    var sourceLayers: [Int] = []
 
     struct Slice {
         let sources: [Recipe.InputSlice]
@@ -232,7 +238,9 @@ private struct Planner {
         }
         for slice in slices {
             let count = slice.sources[0].layerRange.count
+            let configSource = slice.sources.first { index[$0.model] == configModel } ?? slice.sources[0]
             for offset in 0..<count {
+                sourceLayers.append(configSource.layerRange.lowerBound + offset)
                 let t = count > 1 ? Double(offset) / Double(count - 1) : 1
                 for suffix in layout.layerWeights {
                     let inputs = slice.sources.map { ($0.model, layout.layerTensor($0.layerRange.lowerBound + offset, suffix)) }

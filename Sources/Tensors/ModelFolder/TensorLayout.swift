@@ -28,13 +28,20 @@ public struct TensorLayout: Sendable, Equatable {
     /// Names after `layerPrefix` + `N.`, the same for every layer.
     public let layerWeights: [String]
     public let postWeights: [Weight]
+    /// Each layer's attention as transformers names it (`sliding_attention`, `full_attention`)
+    /// when the family knows it and its layers differ (Gemma 2/3, Qwen with sliding layers), so
+    /// that a merge dropping layers can write the kept layers' types into config.json even when
+    /// the source states them by a pattern (`sliding_window_pattern`, `max_window_layers`).
+    public let layerTypes: [String]?
 
-    public init(modelType: String, layerPrefix: String = "model.layers.", preWeights: [Weight], layerWeights: [String], postWeights: [Weight]) {
+    public init(modelType: String, layerPrefix: String = "model.layers.", preWeights: [Weight], layerWeights: [String], postWeights: [Weight],
+                layerTypes: [String]? = nil) {
         self.modelType = modelType
         self.layerPrefix = layerPrefix
         self.preWeights = preWeights
         self.layerWeights = layerWeights
         self.postWeights = postWeights
+        self.layerTypes = layerTypes
     }
 
     public func layerTensor(_ index: Int, _ suffix: String) -> String {

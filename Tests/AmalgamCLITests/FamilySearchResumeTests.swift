@@ -1,0 +1,50 @@
+import Archive
+import Foundation
+import Testing
+
+/// Searches on other families than Llama (zoo/gemma2-tiny, zoo/qwen3-tiny) crash and resume as the
+/// demo does (DESIGN.md §4): a 16-evaluation search killed by `AMALGAM_FAILPOINT=after-commit:N`
+/// and resumed finishes with every evaluation done once and the archive of the uninterrupted run
+/// (same space, seed and workers). The task files are cut to their first 40 examples, as in
+/// `SignalSoakTests`. A whole run makes 46 commits (gemma2-tiny) or 45 (qwen3-tiny), so N, drawn
+/// from a printed seed in 1...40, always lands before the end.
+@Suite(.serialized) struct FamilySearchResumeTests {
+    final class Folder {
+        let path = NSTemporaryDirectory() + "amalgam-family-search-" + UUID().uuidString
+        init() throws { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        deinit { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+    static let evaluations = 16
+
+    @Test(arguments: ["gemma2-tiny", "qwen3-tiny"])
+    func crashedAndResumedRunEqualsTheUninterruptedOne(_ name: String) throws {
+        var seed = TestSeed("FamilySearchResumeTests \(name)")
+        let commit = Int.random(in: 1...40, using: &seed)
+        print("\(name): crashing after commit \(commit)")
+        let folder = try Folder()
+        let space = try SignalSoakTests.demoSpace(in: folder.path, rows: 40, space: name)
+        let archives = SearchCommandTests()
+
+        let whole = folder.path + "/whole"
+        let uninterrupted = try CLI.run(["search", space, "--run", whole], deadline: 120)
+        #expect(uninterrupted.status == 0, "\(uninterrupted.stderr)")
+        let reference = try archives.dump(whole)
+        let status = try SearchFailureTests().statusJSON(whole)
+        #expect(status["evaluations"] as? Int == Self.evaluations && status["budget"] as? Int == Self.evaluations, "\(status)")
+        let errors = try SQLiteArchive(path: whole + "/archive.sqlite", reader: true).candidates().compactMap(\.error)
+        #expect(status["failed"] as? Int == 0 && errors.isEmpty, "candidates of \(name) failed: \(errors)")
+
+        let crashed = folder.path + "/crashed"
+        let crash = try CLI.run(["search", space, "--run", crashed], environment: ["AMALGAM_FAILPOINT": "after-commit:\(commit)"], deadline: 120)
+        #expect(crash.status == Failpoint.exitStatus, "after-commit:\(commit): \(crash.stderr)")
+        let before = try archives.finished(crashed)
+        let resumed = try CLI.run(["resume", crashed], deadline: 120)
+        #expect(resumed.status == 0, "after-commit:\(commit): \(resumed.stderr)")
+        #expect(try SearchFailureTests().statusJSON(crashed)["evaluations"] as? Int == Self.evaluations)
+        #expect(try archives.dump(crashed) == reference, "after-commit:\(commit): the resumed archive differs from the uninterrupted run's")
+        let after = try archives.finished(crashed)
+        #expect(before.allSatisfy { after[$0.key] == $0.value }, "after-commit:\(commit): a completed evaluation ran again")
+        #expect(try SQLiteArchive(path: crashed + "/archive.sqlite", reader: true).integrityCheck() == "ok")
+    }
+}
