@@ -342,7 +342,8 @@ public final class SearchEngine {
             do {
                 decoded = try context.codec.decode(genome)
             } catch {
-                try store(id: id, seq: seq, outcome: EvaluationOutcome(error: "\(error)"))
+                // Stored without the space file's path, which differs between a run and its resume.
+                try store(id: id, seq: seq, outcome: EvaluationOutcome(error: "\(error.field ?? "genome"): \(error.message)"))
                 continue
             }
             guard let worker = pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .calibration)) else { return }

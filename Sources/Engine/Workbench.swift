@@ -43,7 +43,8 @@ public final class Workbench {
         let start = Date()
         var outcome = EvaluationOutcome()
         do {
-            let plan = try MergePlan(recipe: recipe, file: context.space.file, opened: context.folders, layouts: { [layout = context.layout] _ in layout })
+            // Errors name the candidate's recipe, not the space file: its path differs between a run and its resume.
+            let plan = try MergePlan(recipe: recipe, file: "candidate recipe", opened: context.folders, layouts: { [layout = context.layout] _ in layout })
             outcome.costs = CandidateCosts(plan: plan)
             let materializer = Materializer(plan: plan, threads: context.threadsPerWorker)
             try materializer.materialize(into: arena, cancellation: cancellation)

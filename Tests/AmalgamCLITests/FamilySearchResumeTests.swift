@@ -32,8 +32,10 @@ import Testing
         let reference = try archives.dump(whole)
         let status = try SearchFailureTests().statusJSON(whole)
         #expect(status["evaluations"] as? Int == Self.evaluations && status["budget"] as? Int == Self.evaluations, "\(status)")
+        // gemma2-tiny's space has keep/drop genes: a genome dropping every layer is the only failure allowed.
         let errors = try SQLiteArchive(path: whole + "/archive.sqlite", reader: true).candidates().compactMap(\.error)
-        #expect(status["failed"] as? Int == 0 && errors.isEmpty, "candidates of \(name) failed: \(errors)")
+        #expect(errors.allSatisfy { $0 == "genome: drops every layer" }, "candidates of \(name) failed: \(errors)")
+        #expect(status["failed"] as? Int == errors.count)
 
         let crashed = folder.path + "/crashed"
         let crash = try CLI.run(["search", space, "--run", crashed], environment: ["AMALGAM_FAILPOINT": "after-commit:\(commit)"], deadline: 120)

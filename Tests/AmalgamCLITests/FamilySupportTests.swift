@@ -82,3 +82,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: run), "a refused search leaves no run folder")
     }
 }
+
+extension FamilySupportTests {
+    /// Gemma 3 as the Hub writes its config (`sliding_window_pattern` 2, no `layer_types`: layers
+    /// sliding, full, sliding): a merge keeping source layers 1 and 2 must say they are full and
+    /// sliding, which the pattern alone would get backwards.
+    @Test func droppingLayersKeepsEachLayersAttentionType() throws {
+        let folder = try SearchFailureTests.Folder()
+        let model = CLI.repository + "/Tests/InferenceTests/Fixtures/models/gemma3_text"
+        let source = try ModelConfig(contentsOf: model + "/config.json")
+        #expect(source.json["layer_types"] == nil && source.json["sliding_window_pattern"] != nil)
+        let recipe = folder.path + "/drop.yml"
+        try Data("""
+            merge_method: passthrough
+            slices:
+              - sources:
+                  - {model: \(model), layer_range: [1, 3]}
+
+            """.utf8).write(to: URL(fileURLWithPath: recipe))
+        let result = try CLI.run(["merge", recipe, "--out", folder.path + "/out"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let merged = try ModelConfig(contentsOf: folder.path + "/out/config.json")
+        #expect(try merged.layerCount == 2)
+        #expect(merged.json["layer_types"]?.array?.compactMap(\.string) == ["full_attention", "sliding_attention"])
+    }
+}
