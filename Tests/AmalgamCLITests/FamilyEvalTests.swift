@@ -9,7 +9,10 @@ import Testing
 /// negative number (NaN log-likelihoods would still pick some choice and give an accuracy).
 @Suite struct FamilyEvalTests {
     static let fixtures = CLI.repository + "/Tests/InferenceTests/Fixtures/models"
-    static let families = ["gemma2", "gemma3_text", "llama", "mistral", "olmo2", "phi3", "phi3-longrope", "qwen2", "qwen3"]
+    /// Every golden model folder (tools/make_model_goldens.py): a family added there is evaluated here.
+    static let families: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: fixtures)) ?? []).filter {
+        FileManager.default.fileExists(atPath: fixtures + "/" + $0 + "/config.json")
+    }.sorted()
 
     final class Folder {
         let path = NSTemporaryDirectory() + "amalgam-family-" + UUID().uuidString
@@ -48,11 +51,9 @@ import Testing
         #"{"context": "a", "choices": ["b", "~", " "], "answer": 1}"#,
     ]
 
+    /// The listing found the fixtures (an empty one would make the suite pass vacuously).
     @Test func everyFamilyFixtureIsListed() throws {
-        let folders = try FileManager.default.contentsOfDirectory(atPath: Self.fixtures).filter {
-            FileManager.default.fileExists(atPath: Self.fixtures + "/" + $0 + "/config.json")
-        }
-        #expect(folders.sorted() == Self.families, "a family fixture this suite does not evaluate")
+        #expect(Set(["gemma2", "gemma3_text", "llama", "mistral", "olmo2", "phi3", "qwen2", "qwen3"]).isSubset(of: Self.families), "\(Self.families)")
     }
 
     @Test(arguments: families)

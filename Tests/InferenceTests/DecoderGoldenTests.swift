@@ -12,7 +12,11 @@ import Testing
 /// q/k norms), phi3 (fused projections, partial rotary) and phi3 with longrope (the 20-token
 /// prompt past the original context of 16 takes the long factors).
 @Suite struct DecoderGoldenTests {
-    static let families = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "olmo2", "phi3", "phi3-longrope"]
+    /// Every golden model folder: a family's golden added by tools/make_model_goldens.py is tested
+    /// here without another edit (`ModelFamilyTests` checks every registered family has one).
+    static let families: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: fixtures)) ?? []).filter {
+        FileManager.default.fileExists(atPath: fixtures + "/" + $0 + "/golden.json")
+    }.sorted()
     /// Longrope switches factors by how many positions one call sees (as transformers does), so
     /// a prompt fed step by step past the original context is not the prompt fed at once.
     static let cacheable = families.filter { $0 != "phi3-longrope" }

@@ -15,7 +15,7 @@ protocol ModelFamily: Sendable {
 ///
 /// Adding a family touches three places: its file in `Sources/Inference/Families/` (a type
 /// conforming to `ModelFamily`), one line in `all` below, and its golden models in
-/// `tools/make_model_goldens.py` (with the family added to `DecoderGoldenTests`). Nothing else
+/// `tools/make_model_goldens.py` (the golden tests pick up its folder). Nothing else
 /// names a family: merging infers any Hugging Face decoder's layout from its tensor names, and
 /// takes this registry's layout from its caller when the family is known.
 public enum ModelFamilies {
