@@ -6,8 +6,8 @@ import Testing
 /// demo does (DESIGN.md §4): a 16-evaluation search killed by `AMALGAM_FAILPOINT=after-commit:N`
 /// and resumed finishes with every evaluation done once and the archive of the uninterrupted run
 /// (same space, seed and workers). The task files are cut to their first 40 examples, as in
-/// `SignalSoakTests`. A whole run makes 46 commits (gemma2-tiny) or 45 (qwen3-tiny), so N, drawn
-/// from a printed seed in 1...40, always lands before the end.
+/// `SignalSoakTests`. A whole run makes about 40 commits (fewer when genomes that drop every layer
+/// fail at decoding, the count varying with the interleaving of holdout work), so N, drawn from a printed seed in 1...30, lands before the end.
 @Suite(.serialized) struct FamilySearchResumeTests {
     final class Folder {
         let path = NSTemporaryDirectory() + "amalgam-family-search-" + UUID().uuidString
@@ -20,7 +20,7 @@ import Testing
     @Test(arguments: ["gemma2-tiny", "qwen3-tiny"])
     func crashedAndResumedRunEqualsTheUninterruptedOne(_ name: String) throws {
         var seed = TestSeed("FamilySearchResumeTests \(name)")
-        let commit = Int.random(in: 1...40, using: &seed)
+        let commit = Int.random(in: 1...30, using: &seed)
         print("\(name): crashing after commit \(commit)")
         let folder = try Folder()
         let space = try SignalSoakTests.demoSpace(in: folder.path, rows: 40, space: name)
