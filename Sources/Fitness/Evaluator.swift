@@ -104,8 +104,7 @@ public struct Evaluator {
         let context = context.isEmpty ? [prefixToken] : context
         let vocabulary = model.configuration.vocabularySize
         let session = model.session(capacity: context.count + continuations.reduce(0) { $0 + $1.count })
-        let contextLogits = try session.forward(context)
-        let last = contextLogits[((context.count - 1) * vocabulary)..<(context.count * vocabulary)]
+        let last = try session.forward(context, lastOnly: true)[0..<vocabulary]
         let branches = try session.forwardBranches(continuations.map { Array($0.dropLast()) })
         return zip(continuations, branches).map { continuation, logits in
             guard let first = continuation.first else { return 0 }
@@ -187,7 +186,7 @@ public struct Evaluator {
         var ids = tokenizer.encode(prompt)
         if ids.isEmpty { ids = [prefixToken] }
         let session = model.session(capacity: ids.count + maxTokens)
-        var logits = try session.forward(ids)
+        var logits = try session.forward(ids, lastOnly: true)
         var generated: [Int] = []
         var text = ""
         for _ in 0..<maxTokens {

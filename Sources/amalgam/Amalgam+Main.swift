@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensors
 
 extension Amalgam {
     /// Runs the command line as `ParsableCommand.main()` does, except that an error prints as
@@ -7,6 +8,7 @@ extension Amalgam {
     /// points to the subcommand's `--help` instead of appending the usage block. Help and version
     /// requests print as swift-argument-parser prints them.
     static func main() {
+        BLASKernels.ensureNativeKernels()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -87,6 +87,21 @@ import Testing
         }
     }
 
+    /// Only the last row's logits, for a context scored against continuations: the last row of
+    /// the full pass within float rounding (a one-row product takes other BLAS kernels, so the
+    /// last bits may differ), and exactly the same cache after it.
+    @Test(arguments: cacheable)
+    func lastRowOnlyEqualsTheFullPass(name: String) throws {
+        let model = try DecoderModel(folder: ModelFolder(path: Self.fixtures + "/\(name)"))
+        let tokens = try Self.golden(name)[2].tokens, v = model.configuration.vocabularySize
+        let full = model.session(capacity: 32), last = model.session(capacity: 32)
+        let all = try full.forward(tokens)
+        let one = try last.forward(tokens, lastOnly: true)
+        let worst = zip(one, all[(all.count - v)...]).map { ($0 - $1).magnitude }.max() ?? 1
+        #expect(one.count == v && worst <= 1e-5, "\(name): \(worst)")
+        #expect(try full.forward([5]) == last.forward([5]))
+    }
+
     @Test func badInputsAreErrors() throws {
         let model = try DecoderModel(folder: ModelFolder(path: Self.fixtures + "/llama"))
         #expect(throws: ModelError.self) { try model.session(capacity: 4).forward([1, 2, 3, 4, 5]) }

@@ -75,10 +75,13 @@ public final class DecoderSession {
         let visible: [ClosedRange<Int>]
     }
 
-    /// Appends `tokens` and returns their logits, `tokens.count × vocabularySize`, row-major.
-    public func forward(_ tokens: [Int]) throws(ModelError) -> [Float] {
+    /// Appends `tokens` and returns their logits, `tokens.count × vocabularySize`, row-major — or,
+    /// with `lastOnly`, only the last token's (`vocabularySize` values): a context scored against
+    /// continuations needs no other, and the output head is the largest product of a model with
+    /// a big vocabulary (Gemma's 256 000 × 2 304). The cache is the same either way.
+    public func forward(_ tokens: [Int], lastOnly: Bool = false) throws(ModelError) -> [Float] {
         let start = length
-        let logits = try run(tokens) { window in
+        let logits = try run(tokens, headRows: lastOnly ? max(0, tokens.count - 1)..<tokens.count : nil) { window in
             tokens.indices.map { i in
                 let slot = start + i
                 return Row(slot: slot, position: slot, visible: [(window.map { max(0, slot - $0 + 1) } ?? 0)...slot])
@@ -121,8 +124,9 @@ public final class DecoderSession {
     }
 
     /// Runs `tokens` through every layer, laid out by `layout(window)` for each sliding window
-    /// the layers use (nil: full causal attention); returns their logits.
-    private func run(_ tokens: [Int], layout: (Int?) -> [Row]) throws(ModelError) -> [Float] {
+    /// the layers use (nil: full causal attention); returns the logits of `headRows` (all rows
+    /// when nil).
+    private func run(_ tokens: [Int], headRows: Range<Int>? = nil, layout: (Int?) -> [Row]) throws(ModelError) -> [Float] {
         let c = model.configuration, w = model.weights
         let t = tokens.count
         guard t > 0 else { return [] }
@@ -200,9 +204,10 @@ public final class DecoderSession {
             multiply(gate, layer.down, rows: t, inner: c.intermediateSize, outputs: h, into: &sublayer)
             residual(&x, &sublayer, layer.mlpOutputNorm, rows: t, width: h)
         }
-        rmsNorm(x, w.finalNorm, rows: t, width: h, into: &normed)
-        var logits = [Float](repeating: 0, count: t * c.vocabularySize)
-        multiply(normed, w.head, rows: t, inner: h, outputs: c.vocabularySize, into: &logits)
+        let kept = headRows ?? 0..<t
+        rmsNorm(kept.count == t ? x : Array(x[(kept.lowerBound * h)..<(kept.upperBound * h)]), w.finalNorm, rows: kept.count, width: h, into: &normed)
+        var logits = [Float](repeating: 0, count: kept.count * c.vocabularySize)
+        multiply(normed, w.head, rows: kept.count, inner: h, outputs: c.vocabularySize, into: &logits)
         if let cap = c.finalLogitSoftCap {
             for i in logits.indices { logits[i] = tanhf(logits[i] / cap) * cap }
         }
