@@ -68,15 +68,15 @@ public final class Workbench {
                 built.cancellation = cancellation
                 evaluator = built
             }
-            for task in tasks {
-                let score: TaskScore
-                if let evaluator {
-                    score = try evaluator.score(task, split: split)
-                } else if let folder {
-                    score = try Evaluator.scoreCommand(task, split: split, modelPath: folder, cancellation: cancellation)
-                } else {
+            func score(_ task: FitnessFile.Task) throws -> TaskScore {
+                if let evaluator { return try evaluator.score(task, split: split) }
+                guard task.kind == .command, let folder else {
                     throw EvaluationFailure("task \(task.name): the built-in evaluator is not loaded for this run")
                 }
+                return try Evaluator.scoreCommand(task, split: split, modelPath: folder, cancellation: cancellation)
+            }
+            for task in tasks {
+                let score = try score(task)
                 guard score.value.isFinite || task.kind == .perplexity && score.value == .infinity else {
                     throw EvaluationFailure("task \(task.name): \(score.metric) is \(score.value) (the merged weights give non-finite logits)")
                 }
@@ -84,8 +84,7 @@ public final class Workbench {
             }
             if split == .calibration {
                 for extra in extraMetrics() {
-                    guard let evaluator else { throw EvaluationFailure("task \(extra.name): the built-in evaluator is not loaded for this run") }
-                    outcome.scores.append(try evaluator.score(extra, split: split))
+                    outcome.scores.append(try score(extra))
                 }
             }
         } catch is CancellationError {

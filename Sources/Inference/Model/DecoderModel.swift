@@ -13,6 +13,8 @@ import Tensors
 public struct DecoderModel: Sendable {
     public let configuration: DecoderConfiguration
     public let weights: DecoderWeights
+    /// Each rotary embedding's frequencies when they do not depend on the call (computed once).
+    let fixedRotaries: [(inverse: [Float], factor: Float)?]
     /// Threads for the linear layers. Each product is cut into slices of `sliceWidth` output
     /// features, each computed by one single-threaded `sgemm`, and the slices are spread over the
     /// threads. The cut does not depend on the thread count, so logits are bitwise the same with 1
@@ -25,6 +27,7 @@ public struct DecoderModel: Sendable {
     public init(configuration: DecoderConfiguration, weights: DecoderWeights) {
         self.configuration = configuration
         self.weights = weights
+        fixedRotaries = configuration.rotaries.map { $0.dependsOnPositions ? nil : $0.frequencies(positions: 0) }
     }
 
     /// Loads config.json and the weights of a model folder.
@@ -143,7 +146,7 @@ public final class DecoderSession {
         let h = c.hiddenSize, hd = c.headDimension, nq = c.headCount * hd, nkv = c.keyValueHeadCount * hd
         let start = rows[0].slot
         let positions = (rows.map(\.position).max() ?? 0) + 1
-        let rotaries = c.rotaries.map { $0.frequencies(positions: positions) }
+        let rotaries = zip(c.rotaries, model.fixedRotaries).map { rotary, fixed in fixed ?? rotary.frequencies(positions: positions) }
 
         var x = [Float](repeating: 0, count: t * h)
         let scale = c.embeddingScale ?? 1

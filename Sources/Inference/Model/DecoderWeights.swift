@@ -25,15 +25,13 @@ public final class DecoderWeights: @unchecked Sendable {
 
     deinit { for buffer in owned { buffer.deallocate() } }
 
-    /// Expected shapes by tensor name.
-    static func shapes(_ c: DecoderConfiguration) -> [(String, [Int])] { c.tensorShapes }
-
     /// Reads every weight of `folder` as Float32.
     public convenience init(folder: ModelFolder, configuration: DecoderConfiguration) throws {
         var buffers: [String: UnsafeBufferPointer<Float>] = [:]
         var owned: [UnsafeMutableBufferPointer<Float>] = []
+        let shapes = configuration.tensorShapes
         do {
-            for (name, shape) in Self.shapes(configuration) {
+            for (name, shape) in shapes {
                 guard let (file, info) = folder.tensor(name) else {
                     throw ModelError(file: folder.path, "has no tensor '\(name)', which \(configuration.modelType) needs")
                 }
@@ -45,7 +43,7 @@ public final class DecoderWeights: @unchecked Sendable {
                 try file.read(info, into: buffer)
                 buffers[name] = UnsafeBufferPointer(buffer)
             }
-            let expected = Set(Self.shapes(configuration).map(\.0))
+            let expected = Set(shapes.map(\.0))
             let tolerated: Set<String> = configuration.tiedEmbeddings ? ["lm_head.weight"] : []
             if let extra = folder.tensorNames.first(where: { !expected.contains($0) && !tolerated.contains($0) && !TensorLayout.isBuffer($0) }) {
                 throw ModelError(file: folder.path, "has tensor '\(extra)', which a \(configuration.modelType) model of this config does not use")
@@ -61,7 +59,7 @@ public final class DecoderWeights: @unchecked Sendable {
     /// Borrows the merged weights of `arena` (which must outlive this object's use).
     public convenience init(arena: TensorArena, configuration: DecoderConfiguration) throws {
         var buffers: [String: UnsafeBufferPointer<Float>] = [:]
-        for (name, shape) in Self.shapes(configuration) {
+        for (name, shape) in configuration.tensorShapes {
             guard let buffer = arena[name] else { throw ModelError(file: "(in-memory candidate)", "has no tensor '\(name)'") }
             guard buffer.count == shape.reduce(1, *) else {
                 throw ModelError(file: "(in-memory candidate)", "tensor '\(name)' has \(buffer.count) elements, config.json implies \(shape)")

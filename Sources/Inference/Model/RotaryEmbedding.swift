@@ -30,6 +30,15 @@ public struct RotaryEmbedding: Sendable, Equatable {
         self.scaling = scaling
     }
 
+    /// Whether `frequencies(positions:)` depends on its argument (dynamic NTK and longrope pick
+    /// theirs by how many positions a call sees); the others can be computed once per model.
+    public var dependsOnPositions: Bool {
+        switch scaling {
+        case .none, .linear, .llama3: false
+        case .dynamic, .longrope: true
+        }
+    }
+
     /// The inverse frequencies (`dimension / 2` of them) and the factor cos and sin are
     /// multiplied by, for a call whose positions run up to `positions − 1`.
     public func frequencies(positions: Int) -> (inverse: [Float], factor: Float) {
