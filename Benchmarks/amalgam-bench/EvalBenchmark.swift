@@ -27,7 +27,7 @@ struct EvalBenchmark: ParsableCommand {
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Examples to score.")
-    var examples = 6
+    var examples = 12
 
     @Option(help: "Python with transformers for the comparison (default: tools/.venv/bin/python when present).")
     var python: String?
@@ -124,19 +124,10 @@ struct EvalBenchmark: ParsableCommand {
         let cases: [Example] = (0..<examples).map { _ in (context: (0..<64).map { _ in token() }, continuations: (0..<4).map { _ in (0..<4).map { _ in token() } }) }
         state = seed
         var ours: [[Double]] = []
+        // The evaluator's own path: consecutive examples share a pass (`DecoderModel.passes`).
+        let requests = cases.map { ScoringRequest(context: $0.context, continuations: $0.continuations) }
         let seconds = try Measure.seconds {
-            for example in cases {
-                let session = model.session(capacity: 64 + 16)
-                let logits = try session.forward(example.context, lastOnly: true)
-                let branches = try session.forwardBranches(example.continuations.map { Array($0.dropLast()) })
-                let v = c.vocabularySize
-                let last = logits[0..<v]
-                ours.append(zip(example.continuations, branches).map { continuation, rows in
-                    var total = Evaluator.logProbability(last, continuation[0])
-                    for (i, t) in continuation.dropFirst().enumerated() { total += Evaluator.logProbability(rows[(i * v)..<((i + 1) * v)], t) }
-                    return total
-                })
-            }
+            for pass in DecoderModel.passes(requests) { ours += try model.logLikelihoods(requests[pass]) }
         }
         // The products done: every row through the layers, the head for the last context row and the branches.
         let head = 2 * Double(c.hiddenSize) * Double(c.vocabularySize)

@@ -90,30 +90,28 @@ public struct Evaluator {
         return (contextIDs, Array(whole.dropFirst(min(contextIDs.count, whole.count))))
     }
 
-    /// Log-softmax of one logits row at `token`, accumulated in Double.
-    public static func logProbability(_ logits: ArraySlice<Float>, _ token: Int) -> Double {
-        let maximum = logits.max() ?? 0
-        var sum = 0.0
-        for value in logits { sum += exp(Double(value - maximum)) }
-        return Double(logits[logits.startIndex + token] - maximum) - log(sum)
+    /// The request scoring `continuations` after `context`, an empty context replaced by the
+    /// prefix token (lm-eval's EOT).
+    func request(context: [Int], continuations: [[Int]]) -> ScoringRequest {
+        ScoringRequest(context: context.isEmpty ? [prefixToken] : context, continuations: continuations)
     }
 
     /// Summed log-likelihood of `continuations` after a shared `context`: the context runs once,
-    /// then every continuation in one pass as separate branches of its cache.
+    /// then every continuation in the same pass as separate branches of its cache.
     func logLikelihoods(context: [Int], continuations: [[Int]]) throws -> [Double] {
-        let context = context.isEmpty ? [prefixToken] : context
-        let vocabulary = model.configuration.vocabularySize
-        let session = model.session(capacity: context.count + continuations.reduce(0) { $0 + $1.count })
-        let last = try session.forward(context, lastOnly: true)[0..<vocabulary]
-        let branches = try session.forwardBranches(continuations.map { Array($0.dropLast()) })
-        return zip(continuations, branches).map { continuation, logits in
-            guard let first = continuation.first else { return 0 }
-            var total = Self.logProbability(last, first)
-            for (i, token) in continuation.dropFirst().enumerated() {
-                total += Self.logProbability(logits[(i * vocabulary)..<((i + 1) * vocabulary)], token)
-            }
-            return total
+        try logLikelihoods([request(context: context, continuations: continuations)])[0]
+    }
+
+    /// Every request's log-likelihoods, consecutive requests sharing a pass
+    /// (`DecoderModel.passes`); the cancellation is checked between passes.
+    func logLikelihoods(_ requests: [ScoringRequest]) throws -> [[Double]] {
+        var out: [[Double]] = []
+        out.reserveCapacity(requests.count)
+        for pass in DecoderModel.passes(requests) {
+            try cancellation?.check()
+            out += try model.logLikelihoods(requests[pass])
         }
+        return out
     }
 
     static func meanAndStderr(_ values: [Double]) -> (Double, Double?) {
@@ -125,13 +123,14 @@ public struct Evaluator {
     }
 
     private func choice(_ task: FitnessFile.Task, _ split: FitnessFile.Split, _ data: TaskData, _ rows: [(line: Int, object: JSONObject)]) throws -> TaskScore {
+        let examples = try rows.map { row in
+            let (context, choices, answer) = try data.choice(row)
+            return (row: row, choices: choices, answer: answer, pairs: choices.map { encodePair(context: context, continuation: $0) })
+        }
+        let scored = try logLikelihoods(examples.map { request(context: $0.pairs[0].context, continuations: $0.pairs.map(\.continuation)) })
         var correct: [Double] = []
         var samples: [JSONValue] = []
-        for row in rows {
-            try cancellation?.check()
-            let (context, choices, answer) = try data.choice(row)
-            let pairs = choices.map { encodePair(context: context, continuation: $0) }
-            let lls = try logLikelihoods(context: pairs[0].context, continuations: pairs.map(\.continuation))
+        for ((row, choices, answer, pairs), lls) in zip(examples, scored) {
             let scores = task.metric == "acc_norm" ? zip(lls, choices).map { $0 / Double(max(1, $1.unicodeScalars.count)) } : lls
             let pick = scores.indices.max { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) } ?? 0
             correct.append(pick == answer ? 1 : 0)
@@ -150,11 +149,13 @@ public struct Evaluator {
     private func perplexity(_ task: FitnessFile.Task, _ split: FitnessFile.Split, _ data: TaskData, _ rows: [(line: Int, object: JSONObject)]) throws -> TaskScore {
         var total = 0.0, tokens = 0, words = 0, bytes = 0
         var samples: [JSONValue] = []
-        for row in rows {
-            try cancellation?.check()
+        let texts = try rows.map { row in
             let text = try data.string(row, "text")
-            let ids = tokenizer.encode(text)
-            let ll = try logLikelihoods(context: [prefixToken], continuations: [ids])[0]
+            return (row: row, text: text, ids: tokenizer.encode(text))
+        }
+        let scored = try logLikelihoods(texts.map { request(context: [prefixToken], continuations: [$0.ids]) })
+        for ((row, text, ids), lls) in zip(texts, scored) {
+            let ll = lls[0]
             // Python's len(re.split(r"\s+", text)), as lm-eval counts words: 1 + whitespace runs.
             var wordCount = 1, inWhitespace = false
             for scalar in text.unicodeScalars {

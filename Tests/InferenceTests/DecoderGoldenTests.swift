@@ -102,6 +102,41 @@ import Testing
         #expect(try full.forward([5]) == last.forward([5]))
     }
 
+    /// Requests scored together in one pass (each in its own stretch of the cache) against
+    /// each scored alone the other way — its context run, its continuations as branches, the
+    /// log-softmax of every logits row — within float rounding; sliding windows included (the
+    /// 20-token contexts are longer than the fixtures' windows). Longrope picks its factors by
+    /// the positions one call sees, so it is tested for the other half only: a request's scores
+    /// do not depend on the requests that share its pass.
+    @Test(arguments: families)
+    func batchedRequestsEqualSeparateRuns(name: String) throws {
+        let model = try DecoderModel(folder: ModelFolder(path: Self.fixtures + "/\(name)"))
+        let v = model.configuration.vocabularySize
+        let requests = [
+            ScoringRequest(context: Array(10..<30), continuations: [[3, 4, 5], [60], [7, 8, 9, 10, 11], []]),
+            ScoringRequest(context: [42], continuations: [[1, 2]]),
+            ScoringRequest(context: Array(stride(from: 50, to: 90, by: 3)), continuations: [[20, 21, 22, 23], [24, 25]]),
+        ]
+        let together = try model.logLikelihoods(requests[...])
+        #expect(together.map(\.count) == requests.map(\.continuations.count))
+        for (request, scores) in zip(requests, together) {
+            let own = try model.logLikelihoods([request][...])[0]
+            #expect(zip(own, scores).allSatisfy { abs($0 - $1) <= 1e-4 }, "\(name): \(scores) together, \(own) in a pass of its own")
+            guard Self.cacheable.contains(name) else { continue }
+            let session = model.session(capacity: 64)
+            let last = try session.forward(request.context, lastOnly: true)
+            let branches = try session.forwardBranches(request.continuations.map { Array($0.dropLast()) })
+            for (continuation, (rows, score)) in zip(request.continuations, zip(branches, scores)) {
+                var alone = 0.0
+                for (i, token) in continuation.enumerated() {
+                    alone += DecoderModel.logProbability(i == 0 ? last[...] : rows[((i - 1) * v)..<(i * v)], token)
+                }
+                #expect(abs(alone - score) <= 1e-4, "\(name) \(continuation): \(score) together, \(alone) alone")
+            }
+        }
+        #expect(DecoderModel.passes(requests) == [0..<3])
+    }
+
     @Test func badInputsAreErrors() throws {
         let model = try DecoderModel(folder: ModelFolder(path: Self.fixtures + "/llama"))
         #expect(throws: ModelError.self) { try model.session(capacity: 4).forward([1, 2, 3, 4, 5]) }

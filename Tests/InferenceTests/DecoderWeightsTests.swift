@@ -45,20 +45,34 @@ import Testing
     }
 }
 
-/// The linear layers are cut into fixed slices whatever the thread count, so logits do not
-/// depend on it (a search's thread layout must not change what it proposes).
+/// A forward pass is cut into fixed pieces whatever the thread count (product tiles, attention
+/// per sequence and head, rows), so logits and scores do not depend on it (a search's thread
+/// layout must not change what it proposes).
 @Suite struct DecoderThreadingTests {
-    @Test func logitsAreBitwiseTheSameOnAnyThreadCount() throws {
+    @Test func logitsAndScoresAreBitwiseTheSameOnAnyThreadCount() throws {
         let zoo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/zoo/base"
         BLASThreads.set(1)
         var model = try DecoderModel(folder: ModelFolder(path: zoo))
-        #expect(model.configuration.intermediateSize > DecoderModel.sliceWidth)  // several slices, or the test proves nothing
+        let c = model.configuration
+        // Several tiles per product, or the test proves nothing: every product in column slices,
+        // the narrow ones of a batch in row blocks too; several sequences and heads for attention.
+        model.tiling = .init(sliceWidth: 48, narrowOutputs: c.hiddenSize, rowBlock: 32)
+        #expect(c.hiddenSize > model.tiling.sliceWidth && c.intermediateSize > c.hiddenSize && c.headCount > 1)
         let tokens = Array(3..<40)
+        let requests = (0..<8).map { r in
+            ScoringRequest(context: (0..<40).map { (r * 41 + $0 * 7) % c.vocabularySize }, continuations: (0..<4).map { k in (0..<4).map { (r + k * 13 + $0 * 5) % c.vocabularySize } })
+        }
+        #expect(requests.reduce(0) { $0 + $1.rows } >= 4 * model.tiling.rowBlock && DecoderModel.passes(requests).count == 1)
         let reference = try model.session(capacity: tokens.count).forward(tokens)
+        let referenceScores = try model.logLikelihoods(requests[...])
         for threads in [2, 3, 5] {
             model.threads = threads
             let logits = try model.session(capacity: tokens.count).forward(tokens)
-            #expect(logits.map(\.bitPattern) == reference.map(\.bitPattern), "\(threads) threads")
+            let differentLogits = zip(logits, reference).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(logits.count == reference.count && differentLogits == 0, "\(threads) threads: \(differentLogits) logits differ")
+            let scores = try model.logLikelihoods(requests[...]).flatMap { $0 }
+            let differentScores = zip(scores, referenceScores.flatMap { $0 }).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differentScores == 0, "\(threads) threads: \(differentScores) of \(scores.count) log-likelihoods differ")
         }
     }
 }

@@ -15,14 +15,27 @@ public struct DecoderModel: Sendable {
     public let weights: DecoderWeights
     /// Each rotary embedding's frequencies when they do not depend on the call (computed once).
     let fixedRotaries: [(inverse: [Float], factor: Float)?]
-    /// Threads for the linear layers. Each product is cut into slices of `sliceWidth` output
-    /// features, each computed by one single-threaded `sgemm`, and the slices are spread over the
-    /// threads. The cut does not depend on the thread count, so logits are bitwise the same with 1
-    /// thread or 16 — OpenBLAS's own threading changes their last bits (it picks other kernels for
-    /// other shapes), which would let a search's thread layout change what it proposes
-    /// (DESIGN.md §4). OpenBLAS itself must run single-threaded: `BLASThreads.set(1)`.
+    /// Threads for a forward pass. Each matrix product is cut into tiles — slices of
+    /// `sliceWidth` output features, and for products at most `narrowOutputs` wide also blocks
+    /// of about `rowBlock` rows, so that a narrow product still has a tile for every thread —
+    /// each computed by one single-threaded `sgemm`; attention runs per sequence and head, and
+    /// norms, activations and rotary embeddings per block of rows. The cut does not depend on
+    /// the thread count, so logits are bitwise the same with 1 thread or 16 (`Parallel`) —
+    /// OpenBLAS's own threading changes their last bits (it picks other kernels for other
+    /// shapes), which would let a search's thread layout change what it proposes (DESIGN.md
+    /// §4). OpenBLAS itself must run single-threaded: `BLASThreads.set(1)`.
     public var threads = 1
-    static let sliceWidth = 256
+    /// How products are cut (tests cut tiny models finely to have several tiles).
+    var tiling = Tiling()
+
+    struct Tiling {
+        var sliceWidth = 512
+        var narrowOutputs = 1024
+        var rowBlock = 128
+    }
+    /// Rows of one output-head product while scoring: the head is the largest product of a
+    /// model with a big vocabulary, and its logits are reduced to log-probabilities as they come.
+    static let headRowsPerProduct = 128
 
     public init(configuration: DecoderConfiguration, weights: DecoderWeights) {
         self.configuration = configuration
@@ -78,18 +91,54 @@ public final class DecoderSession {
         let visible: [ClosedRange<Int>]
     }
 
+    /// Rows whose attention is computed together: they attend within `slots` only (one
+    /// sequence of a batch; everything for a single sequence).
+    struct Segment {
+        let rows: Range<Int>
+        let slots: Range<Int>
+    }
+
+    /// The rows of one sequence whose position 0 sits in cache slot `origin`, for `count` new
+    /// tokens from `position` on: each sees its sequence's earlier slots (within the window).
+    static func sequenceRows(origin: Int, position: Int, count: Int, window: Int?) -> [Row] {
+        (0..<count).map { i in
+            let p = position + i
+            return Row(slot: origin + p, position: p, visible: [(origin + (window.map { max(0, p - $0 + 1) } ?? 0))...(origin + p)])
+        }
+    }
+
+    /// The rows of continuations of a context held in `context` slots (positions 0…), laid out
+    /// one after another from slot `first`: each sees the context and its own earlier tokens,
+    /// never another branch's (within the window).
+    static func branchRows(context: Range<Int>, branches: [Int], first: Int, window: Int?) -> [Row] {
+        var rows: [Row] = []
+        var slot = first
+        for length in branches {
+            let start = slot
+            for i in 0..<length {
+                let position = context.count + i
+                let lowest = window.map { position - $0 + 1 } ?? 0
+                var visible: [ClosedRange<Int>] = []
+                if !context.isEmpty, max(0, lowest) < context.count { visible.append((context.lowerBound + max(0, lowest))...(context.upperBound - 1)) }
+                visible.append(max(start, slot - (position - max(lowest, context.count)))...slot)
+                rows.append(Row(slot: slot, position: position, visible: visible))
+                slot += 1
+            }
+        }
+        return rows
+    }
+
     /// Appends `tokens` and returns their logits, `tokens.count × vocabularySize`, row-major — or,
     /// with `lastOnly`, only the last token's (`vocabularySize` values): a context scored against
     /// continuations needs no other, and the output head is the largest product of a model with
     /// a big vocabulary (Gemma's 256 000 × 2 304). The cache is the same either way.
     public func forward(_ tokens: [Int], lastOnly: Bool = false) throws(ModelError) -> [Float] {
         let start = length
-        let logits = try run(tokens, headRows: lastOnly ? max(0, tokens.count - 1)..<tokens.count : nil) { window in
-            tokens.indices.map { i in
-                let slot = start + i
-                return Row(slot: slot, position: slot, visible: [(window.map { max(0, slot - $0 + 1) } ?? 0)...slot])
-            }
+        let hidden = try run(tokens, headRows: lastOnly && !tokens.isEmpty ? [tokens.count - 1] : nil,
+                             segments: [Segment(rows: 0..<tokens.count, slots: 0..<(start + tokens.count))]) { window in
+            Self.sequenceRows(origin: 0, position: start, count: tokens.count, window: window)
         }
+        let logits = try head(hidden[...])
         length += tokens.count
         return logits
     }
@@ -98,24 +147,11 @@ public final class DecoderSession {
     /// context and its own earlier tokens, never another branch's. Returns each branch's logits;
     /// the cache keeps only the context afterwards.
     public func forwardBranches(_ branches: [[Int]]) throws(ModelError) -> [[Float]] {
-        let context = length
-        let logits = try run(branches.flatMap { $0 }) { window in
-            var rows: [Row] = []
-            var slot = context
-            for branch in branches {
-                let first = slot
-                for i in branch.indices {
-                    let position = context + i
-                    let lowest = window.map { position - $0 + 1 } ?? 0
-                    var visible: [ClosedRange<Int>] = []
-                    if context > 0, max(0, lowest) < context { visible.append(max(0, lowest)...(context - 1)) }
-                    visible.append(max(first, slot - (position - max(lowest, context)))...slot)
-                    rows.append(Row(slot: slot, position: position, visible: visible))
-                    slot += 1
-                }
-            }
-            return rows
+        let context = length, rows = branches.reduce(0) { $0 + $1.count }
+        let hidden = try run(branches.flatMap { $0 }, segments: [Segment(rows: 0..<rows, slots: 0..<(context + rows))]) { window in
+            Self.branchRows(context: 0..<context, branches: branches.map(\.count), first: context, window: window)
         }
+        let logits = try head(hidden[...])
         let vocabulary = model.configuration.vocabularySize
         var out: [[Float]] = []
         var offset = 0
@@ -126,10 +162,85 @@ public final class DecoderSession {
         return out
     }
 
+    /// Runs requests (a context and its continuations each) through the model together, each
+    /// in its own stretch of a fresh cache, and returns the log-likelihoods (see
+    /// `DecoderModel.logLikelihoods`).
+    func score(_ requests: ArraySlice<ScoringRequest>) throws(ModelError) -> [[Double]] {
+        var tokens: [Int] = [], segments: [Segment] = [], heads: [Int] = []
+        // What each head row scores: (request, continuation, token), in continuation order.
+        var targets: [[(request: Int, continuation: Int, token: Int)]] = []
+        for (index, request) in requests.enumerated() {
+            guard !request.context.isEmpty else { throw ModelError(file: "(session)", "a scoring request has an empty context") }
+            let first = tokens.count
+            tokens += request.context
+            heads.append(tokens.count - 1)
+            let last = targets.count
+            targets.append([])
+            // The context's last row predicts every continuation's first token; each row fed
+            // after it (a continuation's tokens but its last) predicts the token after its own.
+            for (c, continuation) in request.continuations.enumerated() {
+                guard let firstToken = continuation.first else { continue }
+                targets[last].append((index, c, firstToken))
+                for (fed, predicted) in zip(continuation, continuation.dropFirst()) {
+                    heads.append(tokens.count)
+                    tokens.append(fed)
+                    targets.append([(index, c, predicted)])
+                }
+            }
+            segments.append(Segment(rows: first..<tokens.count, slots: first..<tokens.count))
+        }
+        let hidden = try run(tokens, headRows: heads, segments: segments) { window in
+            var rows: [Row] = []
+            for (request, segment) in zip(requests, segments) {
+                let origin = segment.slots.lowerBound, context = origin..<(origin + request.context.count)
+                rows += Self.sequenceRows(origin: origin, position: 0, count: request.context.count, window: window)
+                rows += Self.branchRows(context: context, branches: request.continuations.map { max(0, $0.count - 1) }, first: context.upperBound, window: window)
+            }
+            return rows
+        }
+        var totals = requests.map { [Double](repeating: 0, count: $0.continuations.count) }
+        let h = model.configuration.hiddenSize, vocabulary = model.configuration.vocabularySize
+        for chunk in stride(from: 0, to: heads.count, by: DecoderModel.headRowsPerProduct) {
+            let end = min(heads.count, chunk + DecoderModel.headRowsPerProduct)
+            let logits = try head(hidden[(chunk * h)..<(end * h)])
+            for row in chunk..<end {
+                let logSoftmax = LogSoftmax(logits[((row - chunk) * vocabulary)..<((row - chunk + 1) * vocabulary)])
+                for target in targets[row] { totals[target.request][target.continuation] += logSoftmax(target.token) }
+            }
+        }
+        return totals
+    }
+
+    /// The output head over final hidden rows (`rows × hiddenSize`): logits, soft-capped when
+    /// configured; non-finite logits are an error.
+    private func head(_ hidden: ArraySlice<Float>) throws(ModelError) -> [Float] {
+        let c = model.configuration
+        let rows = hidden.count / c.hiddenSize
+        var logits = [Float](repeating: 0, count: rows * c.vocabularySize)
+        guard rows > 0 else { return logits }
+        hidden.withUnsafeBufferPointer { x in
+            logits.withUnsafeMutableBufferPointer { out in
+                if let x = x.baseAddress, let out = out.baseAddress {
+                    multiply(x, model.weights.head, rows: rows, inner: c.hiddenSize, outputs: c.vocabularySize, into: out)
+                }
+            }
+        }
+        if let cap = c.finalLogitSoftCap {
+            for i in logits.indices { logits[i] = tanhf(logits[i] / cap) * cap }
+        }
+        // Overflowing weights (a merge with extreme weights, a corrupt source) give inf/NaN
+        // logits; every score computed from them would be meaningless, so they are an error.
+        if logits.contains(where: { !$0.isFinite }) {
+            throw ModelError(file: "(model)", "gives non-finite logits (its weights overflow or are corrupt)")
+        }
+        return logits
+    }
+
     /// Runs `tokens` through every layer, laid out by `layout(window)` for each sliding window
-    /// the layers use (nil: full causal attention); returns the logits of `headRows` (all rows
-    /// when nil).
-    private func run(_ tokens: [Int], headRows: Range<Int>? = nil, layout: (Int?) -> [Row]) throws(ModelError) -> [Float] {
+    /// the layers use (nil: full causal attention), attention computed per segment; returns the
+    /// final-normed hidden states of `headRows` in that order (all rows when nil),
+    /// `rows × hiddenSize`.
+    private func run(_ tokens: [Int], headRows: [Int]? = nil, segments: [Segment], layout: (Int?) -> [Row]) throws(ModelError) -> [Float] {
         let c = model.configuration, w = model.weights
         let t = tokens.count
         guard t > 0 else { return [] }
@@ -143,145 +254,146 @@ public final class DecoderSession {
         if let bad = tokens.first(where: { $0 < 0 || $0 >= c.vocabularySize }) {
             throw ModelError(file: "(session)", "token id \(bad) is outside the vocabulary (0..<\(c.vocabularySize))")
         }
-        let h = c.hiddenSize, hd = c.headDimension, nq = c.headCount * hd, nkv = c.keyValueHeadCount * hd
+        let h = c.hiddenSize, hd = c.headDimension, nq = c.headCount * hd, nkv = c.keyValueHeadCount * hd, inter = c.intermediateSize
         let start = rows[0].slot
-        let positions = (rows.map(\.position).max() ?? 0) + 1
-        let rotaries = zip(c.rotaries, model.fixedRotaries).map { rotary, fixed in fixed ?? rotary.frequencies(positions: positions) }
-
-        var x = [Float](repeating: 0, count: t * h)
-        let scale = c.embeddingScale ?? 1
-        for (i, token) in tokens.enumerated() {
-            for j in 0..<h { x[i * h + j] = w.embedding[token * h + j] * scale }
+        // Rotaries that depend on the positions seen (dynamic NTK, longrope) take each segment's
+        // own: a request's scores never depend on the requests that share its pass.
+        var rowSegment = [Int](repeating: 0, count: t)
+        for (index, segment) in segments.enumerated() { for r in segment.rows { rowSegment[r] = index } }
+        let segmentPositions = segments.map { segment in (rows[segment.rows].map(\.position).max() ?? 0) + 1 }
+        let rotaries = zip(c.rotaries, model.fixedRotaries).map { rotary, fixed in
+            fixed.map { fixed in segments.map { _ in fixed } } ?? segmentPositions.map { rotary.frequencies(positions: $0) }
         }
-        var normed = [Float](repeating: 0, count: t * h)
-        var sublayer = [Float](repeating: 0, count: t * h)
-        var q = [Float](repeating: 0, count: t * nq)
-        var attention = [Float](repeating: 0, count: t * nq)
-        var scores = [Float](repeating: 0, count: t * total)
-        var gate = [Float](repeating: 0, count: t * c.intermediateSize)
-        var up = [Float](repeating: 0, count: t * c.intermediateSize)
+        let threads = max(1, model.threads)
 
+        // Activations, one allocation carved into buffers; every buffer is written before it is read.
+        let scoresPerThread = segments.map { $0.rows.count * $0.slots.count }.max() ?? 0
+        let sizes = [t * h, t * h, t * h, t * nq, t * nq, t * inter, t * inter, threads * scoresPerThread]
+        let memory = UnsafeMutablePointer<Float>.allocate(capacity: sizes.reduce(0, +))
+        defer { memory.deallocate() }
+        var carved: [UnsafeMutablePointer<Float>] = []
+        var offset = 0
+        for size in sizes {
+            carved.append(memory + offset)
+            offset += size
+        }
+        let (x, normed, sublayer, q, attention, gate, up, scores) = (carved[0], carved[1], carved[2], carved[3], carved[4], carved[5], carved[6], carved[7])
+
+        let scale = c.embeddingScale ?? 1
+        forRows(t) { range in
+            for i in range {
+                let token = tokens[i]
+                for j in 0..<h { x[i * h + j] = w.embedding[token * h + j] * scale }
+            }
+        }
         for (index, layer) in w.layers.enumerated() {
             let geometry = c.layers[index]
             let layerRows = layouts[geometry.slidingWindow] ?? rows
-            normalize(x, layer.attentionInputNorm, rows: t, width: h, into: &normed)
-            multiply(normed, layer.query, rows: t, inner: h, outputs: nq, into: &q)
+            let input = normalize(x, layer.attentionInputNorm, rows: t, width: h, into: normed)
             let k = keys[index] + start * nkv, v = values[index] + start * nkv
-            multiply(normed, layer.key, rows: t, inner: h, outputs: nkv, into: k)
-            multiply(normed, layer.value, rows: t, inner: h, outputs: nkv, into: v)
-            if let bias = layer.queryBias { addBias(bias, rows: t, to: &q) }
-            if let bias = layer.keyBias { addBias(bias, rows: t, to: k) }
-            if let bias = layer.valueBias { addBias(bias, rows: t, to: v) }
-            if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
-                let perHead = c.block.attention.queryKeyNorm == .perHead
-                q.withUnsafeMutableBufferPointer { qp in
-                    if let base = qp.baseAddress { rmsNormInPlace(base, queryNorm, rows: perHead ? t * c.headCount : t, width: perHead ? hd : nq) }
+            multiply(input, layer.query, rows: t, inner: h, outputs: nq, into: q)
+            multiply(input, layer.key, rows: t, inner: h, outputs: nkv, into: k)
+            multiply(input, layer.value, rows: t, inner: h, outputs: nkv, into: v)
+            let rotary = rotaries[geometry.rotary], rotated = c.rotaries[geometry.rotary].dimension
+            let perHead = c.block.attention.queryKeyNorm == .perHead
+            forRows(t) { range in
+                for (bias, data) in [(layer.queryBias, q), (layer.keyBias, k), (layer.valueBias, v)] {
+                    if let bias { addBias(bias, rows: range, to: data) }
                 }
-                rmsNormInPlace(k, keyNorm, rows: perHead ? t * c.keyValueHeadCount : t, width: perHead ? hd : nkv)
+                if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
+                    if perHead {
+                        rmsNorm(q, queryNorm, rows: (range.lowerBound * c.headCount)..<(range.upperBound * c.headCount), width: hd, into: q)
+                        rmsNorm(k, keyNorm, rows: (range.lowerBound * c.keyValueHeadCount)..<(range.upperBound * c.keyValueHeadCount), width: hd, into: k)
+                    } else {
+                        rmsNorm(q, queryNorm, rows: range, width: nq, into: q)
+                        rmsNorm(k, keyNorm, rows: range, width: nkv, into: k)
+                    }
+                }
+                rotate(q, k, layerRows, range, dimension: rotated, rotary, segments: rowSegment)
             }
-            let rotary = rotaries[geometry.rotary]
-            let rotated = c.rotaries[geometry.rotary].dimension
-            q.withUnsafeMutableBufferPointer { qp in
-                if let base = qp.baseAddress { rotate(base, layerRows, heads: c.headCount, dimension: rotated, rotary) }
+            attend(q: q, layer: index, layerRows, segments, scores: scores, scoresPerThread: scoresPerThread, into: attention)
+            multiply(attention, layer.output, rows: t, inner: nq, outputs: h, into: sublayer)
+            forRows(t) { range in
+                if let bias = layer.outputBias { addBias(bias, rows: range, to: sublayer) }
+                residual(x, sublayer, layer.attentionOutputNorm, rows: range, width: h)
             }
-            rotate(k, layerRows, heads: c.keyValueHeadCount, dimension: rotated, rotary)
-            attend(q: q, layer: index, layerRows, total: total, scores: &scores, into: &attention)
-            multiply(attention, layer.output, rows: t, inner: nq, outputs: h, into: &sublayer)
-            if let bias = layer.outputBias { addBias(bias, rows: t, to: &sublayer) }
-            residual(&x, &sublayer, layer.attentionOutputNorm, rows: t, width: h)
 
-            normalize(x, layer.mlpInputNorm, rows: t, width: h, into: &normed)
-            multiply(normed, layer.gate, rows: t, inner: h, outputs: c.intermediateSize, into: &gate)
-            multiply(normed, layer.up, rows: t, inner: h, outputs: c.intermediateSize, into: &up)
-            switch c.block.mlp.activation {
-            case .silu:
-                for i in 0..<gate.count { gate[i] = gate[i] / (1 + expf(-gate[i])) * up[i] }
-            case .geluTanh:
-                // torch's GeluKernel, approximate="tanh": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
-                let beta = Float(2.0.squareRoot() * (2 / Double.pi.squareRoot()) * 0.5), kappa: Float = 0.044715
-                for i in 0..<gate.count {
-                    let g = gate[i]
-                    gate[i] = 0.5 * g * (1 + tanhf(beta * (g + kappa * g * g * g))) * up[i]
+            let mlpInput = normalize(x, layer.mlpInputNorm, rows: t, width: h, into: normed)
+            multiply(mlpInput, layer.gate, rows: t, inner: h, outputs: inter, into: gate)
+            multiply(mlpInput, layer.up, rows: t, inner: h, outputs: inter, into: up)
+            let activation = c.block.mlp.activation
+            forRows(t) { range in
+                let elements = (range.lowerBound * inter)..<(range.upperBound * inter)
+                switch activation {
+                case .silu:
+                    for i in elements { gate[i] = gate[i] / (1 + expf(-gate[i])) * up[i] }
+                case .geluTanh:
+                    // torch's GeluKernel, approximate="tanh": 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+                    let beta = Float(2.0.squareRoot() * (2 / Double.pi.squareRoot()) * 0.5), kappa: Float = 0.044715
+                    for i in elements {
+                        let g = gate[i]
+                        gate[i] = 0.5 * g * (1 + tanhf(beta * (g + kappa * g * g * g))) * up[i]
+                    }
                 }
             }
-            multiply(gate, layer.down, rows: t, inner: c.intermediateSize, outputs: h, into: &sublayer)
-            residual(&x, &sublayer, layer.mlpOutputNorm, rows: t, width: h)
+            multiply(gate, layer.down, rows: t, inner: inter, outputs: h, into: sublayer)
+            forRows(t) { range in residual(x, sublayer, layer.mlpOutputNorm, rows: range, width: h) }
         }
-        let kept = headRows ?? 0..<t
-        rmsNorm(kept.count == t ? x : Array(x[(kept.lowerBound * h)..<(kept.upperBound * h)]), w.finalNorm, rows: kept.count, width: h, into: &normed)
-        var logits = [Float](repeating: 0, count: kept.count * c.vocabularySize)
-        multiply(normed, w.head, rows: kept.count, inner: h, outputs: c.vocabularySize, into: &logits)
-        if let cap = c.finalLogitSoftCap {
-            for i in logits.indices { logits[i] = tanhf(logits[i] / cap) * cap }
+        let kept = headRows ?? Array(0..<t)
+        var out = [Float](repeating: 0, count: kept.count * h)
+        out.withUnsafeMutableBufferPointer { o in
+            guard let o = o.baseAddress else { return }
+            forRows(kept.count) { range in
+                for r in range { rmsNorm(x + kept[r] * h, w.finalNorm, rows: 0..<1, width: h, into: o + r * h) }
+            }
         }
-        // Overflowing weights (a merge with extreme weights, a corrupt source) give inf/NaN
-        // logits; every score computed from them would be meaningless, so they are an error.
-        if logits.contains(where: { !$0.isFinite }) {
-            throw ModelError(file: "(model)", "gives non-finite logits (its weights overflow or are corrupt)")
-        }
-        return logits
+        return out
     }
 
-    /// The sublayer's input: `x` normed when the block has an input norm, else `x` itself.
-    private func normalize(_ x: [Float], _ norm: UnsafeBufferPointer<Float>?, rows: Int, width: Int, into out: inout [Float]) {
-        if let norm { rmsNorm(x, norm, rows: rows, width: width, into: &out) } else { out = x }
+    /// Runs `body` over blocks of `rows` on the model's threads. Per-row work only: a row's
+    /// result never depends on the block it falls in.
+    private func forRows(_ rows: Int, _ body: (Range<Int>) -> Void) {
+        Parallel.forEach(count: rows, chunk: 16, threads: model.threads, body)
     }
 
-    /// x += sublayer, the sublayer's output normed first (in place) when the block has an output norm.
-    private func residual(_ x: inout [Float], _ sublayer: inout [Float], _ norm: UnsafeBufferPointer<Float>?, rows: Int, width: Int) {
-        if let norm {
-            sublayer.withUnsafeMutableBufferPointer { o in if let base = o.baseAddress { rmsNormInPlace(base, norm, rows: rows, width: width) } }
-        }
-        for i in 0..<(rows * width) { x[i] += sublayer[i] }
+    /// The sublayer's input: `x` normed into `out` when the block has an input norm, else `x`.
+    private func normalize(_ x: UnsafeMutablePointer<Float>, _ norm: UnsafeBufferPointer<Float>?, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+        guard let norm else { return x }
+        forRows(rows) { range in rmsNorm(x, norm, rows: range, width: width, into: out) }
+        return out
     }
 
-    /// out = x · weightᵀ for a [outputs × inner] weight (torch's Linear layout), in fixed slices of
-    /// output features (see `DecoderModel.threads`).
-    private func multiply(_ x: [Float], _ weight: UnsafeBufferPointer<Float>, rows: Int, inner: Int, outputs: Int, into out: UnsafeMutablePointer<Float>) {
-        let width = DecoderModel.sliceWidth
+    /// x += sublayer over `rows`, the sublayer's output normed first (in place) when the block
+    /// has an output norm.
+    private func residual(_ x: UnsafeMutablePointer<Float>, _ sublayer: UnsafeMutablePointer<Float>, _ norm: UnsafeBufferPointer<Float>?, rows: Range<Int>, width: Int) {
+        if let norm { rmsNorm(sublayer, norm, rows: rows, width: width, into: sublayer) }
+        for i in (rows.lowerBound * width)..<(rows.upperBound * width) { x[i] += sublayer[i] }
+    }
+
+    /// out = x · weightᵀ for a [outputs × inner] weight (torch's Linear layout), in tiles fixed
+    /// by the shape alone (see `DecoderModel.threads`).
+    private func multiply(_ x: UnsafePointer<Float>, _ weight: UnsafeBufferPointer<Float>, rows: Int, inner: Int, outputs: Int, into out: UnsafeMutablePointer<Float>) {
+        guard let w = weight.baseAddress, rows > 0 else { return }
+        let tiling = model.tiling, width = tiling.sliceWidth
         let slices = (outputs + width - 1) / width
-        let threads = min(max(1, model.threads), slices)
-        x.withUnsafeBufferPointer { a in
-            guard let a = a.baseAddress, let w = weight.baseAddress else { return }
-            nonisolated(unsafe) let (a0, w0, o0) = (a, w, out)
-            let slice: @Sendable (Int) -> Void = { s in
-                let start = s * width, count = min(width, outputs - start)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(inner),
-                            1, a0, Int32(inner), w0 + start * inner, Int32(inner), 0, o0 + start, Int32(outputs))
-            }
-            if threads == 1 {
-                for s in 0..<slices { slice(s) }
-            } else {
-                DispatchQueue.concurrentPerform(iterations: threads) { t in
-                    for s in stride(from: t, to: slices, by: threads) { slice(s) }
-                }
-            }
+        // Narrow products cut their rows too, into equal blocks of about `rowBlock` (never a
+        // sliver of a row or two, which OpenBLAS would compute with other kernels).
+        let blocks = outputs <= tiling.narrowOutputs ? max(1, rows / tiling.rowBlock) : 1
+        let blockRows = (rows + blocks - 1) / blocks
+        Parallel.forEach(pieces: slices * blocks, threads: model.threads) { piece, _ in
+            let start = (piece % slices) * width, count = min(width, outputs - start)
+            let first = (piece / slices) * blockRows, height = min(blockRows, rows - first)
+            guard height > 0 else { return }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(height), Int32(count), Int32(inner),
+                        1, x + first * inner, Int32(inner), w + start * inner, Int32(inner), 0, out + first * outputs + start, Int32(outputs))
         }
     }
 
-    private func multiply(_ x: [Float], _ weight: UnsafeBufferPointer<Float>, rows: Int, inner: Int, outputs: Int, into out: inout [Float]) {
-        out.withUnsafeMutableBufferPointer { o in
-            if let base = o.baseAddress { multiply(x, weight, rows: rows, inner: inner, outputs: outputs, into: base) }
-        }
-    }
-
-    /// transformers' RMSNorm: x / sqrt(mean(x²) + ε), times (offset + weight) — offset 1 for
-    /// Gemma's (1 + w) norms, 0 otherwise.
-    private func rmsNorm(_ x: [Float], _ weight: UnsafeBufferPointer<Float>, rows: Int, width: Int, into out: inout [Float]) {
-        out.withUnsafeMutableBufferPointer { o in
-            x.withUnsafeBufferPointer { xp in
-                if let target = o.baseAddress, let source = xp.baseAddress { rmsNorm(source, weight, rows: rows, width: width, into: target) }
-            }
-        }
-    }
-
-    private func rmsNormInPlace(_ x: UnsafeMutablePointer<Float>, _ weight: UnsafeBufferPointer<Float>, rows: Int, width: Int) {
-        rmsNorm(UnsafePointer(x), weight, rows: rows, width: width, into: x)
-    }
-
-    private func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafeBufferPointer<Float>, rows: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+    /// transformers' RMSNorm over `rows` of `width`: x / sqrt(mean(x²) + ε), times (offset +
+    /// weight) — offset 1 for Gemma's (1 + w) norms, 0 otherwise. `out` may be `x`.
+    private func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafeBufferPointer<Float>, rows: Range<Int>, width: Int, into out: UnsafeMutablePointer<Float>) {
         let epsilon = model.configuration.rmsNormEpsilon, offset = model.configuration.normOffset
-        for r in 0..<rows {
+        for r in rows {
             var sum: Float = 0
             for j in 0..<width { sum += x[r * width + j] * x[r * width + j] }
             let inverse = 1 / (sum / Float(width) + epsilon).squareRoot()
@@ -289,74 +401,74 @@ public final class DecoderSession {
         }
     }
 
-    private func addBias(_ bias: UnsafeBufferPointer<Float>, rows: Int, to out: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows { for j in 0..<bias.count { out[r * bias.count + j] += bias[j] } }
+    private func addBias(_ bias: UnsafeBufferPointer<Float>, rows: Range<Int>, to out: UnsafeMutablePointer<Float>) {
+        for r in rows { for j in 0..<bias.count { out[r * bias.count + j] += bias[j] } }
     }
 
-    private func addBias(_ bias: UnsafeBufferPointer<Float>, rows: Int, to out: inout [Float]) {
-        out.withUnsafeMutableBufferPointer { o in if let base = o.baseAddress { addBias(bias, rows: rows, to: base) } }
-    }
-
-    /// Rotary embedding, rotate-half layout over each head's first `dimension` entries (the rest
-    /// pass through): (x₁, x₂) → (x₁ cos − x₂ sin, x₂ cos + x₁ sin), cos and sin times the
-    /// rotary's attention factor (longrope).
-    private func rotate(_ data: UnsafeMutablePointer<Float>, _ rows: [Row], heads: Int, dimension: Int, _ rotary: (inverse: [Float], factor: Float)) {
-        let hd = model.configuration.headDimension, half = dimension / 2
-        for (r, row) in rows.enumerated() {
-            let position = Float(row.position)
+    /// Rotary embedding of the queries and keys of `rows` (each by its segment's frequencies), rotate-half layout over each head's
+    /// first `dimension` entries (the rest pass through): (x₁, x₂) → (x₁ cos − x₂ sin,
+    /// x₂ cos + x₁ sin), cos and sin times the rotary's attention factor (longrope).
+    private func rotate(_ q: UnsafeMutablePointer<Float>, _ k: UnsafeMutablePointer<Float>, _ layout: [Row], _ rows: Range<Int>, dimension: Int,
+                        _ rotaries: [(inverse: [Float], factor: Float)], segments: [Int]) {
+        let c = model.configuration, hd = c.headDimension, half = dimension / 2
+        for r in rows {
+            let position = Float(layout[r].position), rotary = rotaries[segments[r]]
             for i in 0..<half {
                 let angle = position * rotary.inverse[i]
                 let cosine = cosf(angle) * rotary.factor, sine = sinf(angle) * rotary.factor
-                for head in 0..<heads {
-                    let base = data + (r * heads + head) * hd
-                    let x1 = base[i], x2 = base[i + half]
-                    base[i] = x1 * cosine - x2 * sine
-                    base[i + half] = x2 * cosine + x1 * sine
+                for (data, heads) in [(q, c.headCount), (k, c.keyValueHeadCount)] {
+                    for head in 0..<heads {
+                        let base = data + (r * heads + head) * hd
+                        let x1 = base[i], x2 = base[i + half]
+                        base[i] = x1 * cosine - x2 * sine
+                        base[i + half] = x2 * cosine + x1 * sine
+                    }
                 }
             }
         }
     }
 
     /// Causal (or sliding-window) softmax attention of the new rows over the cache, each query
-    /// head reading key/value head `head / (heads / kvHeads)`; scores soft-capped when configured.
-    private func attend(q: [Float], layer: Int, _ layout: [Row], total: Int, scores: inout [Float], into out: inout [Float]) {
+    /// head reading key/value head `head / (heads / kvHeads)`, one segment's rows over that
+    /// segment's slots at a time, a (segment, head) pair per piece of work; scores soft-capped
+    /// when configured.
+    private func attend(q: UnsafeMutablePointer<Float>, layer: Int, _ layout: [Row], _ segments: [Segment], scores: UnsafeMutablePointer<Float>, scoresPerThread: Int, into out: UnsafeMutablePointer<Float>) {
         let c = model.configuration
         let scale = c.queryScale, cap = c.attentionSoftCap
         let hd = c.headDimension, nq = c.headCount * hd, nkv = c.keyValueHeadCount * hd
-        let rows = layout.count, group = c.headCount / c.keyValueHeadCount
-        q.withUnsafeBufferPointer { qp in
-            scores.withUnsafeMutableBufferPointer { sp in
-                out.withUnsafeMutableBufferPointer { op in
-                    guard let qb = qp.baseAddress, let s = sp.baseAddress, let o = op.baseAddress else { return }
-                    for head in 0..<c.headCount {
-                        let kv = head / group
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(total), Int32(hd),
-                                    scale, qb + head * hd, Int32(nq), keys[layer] + kv * hd, Int32(nkv), 0, s, Int32(total))
-                        for (r, row) in layout.enumerated() {
-                            let scoresRow = s + r * total
-                            if let cap {
-                                for range in row.visible { for j in range { scoresRow[j] = tanhf(scoresRow[j] / cap) * cap } }
-                            }
-                            var maximum = -Float.infinity
-                            for range in row.visible { for j in range { maximum = max(maximum, scoresRow[j]) } }
-                            var sum: Float = 0
-                            var next = 0
-                            for range in row.visible {
-                                for j in next..<range.lowerBound { scoresRow[j] = 0 }
-                                for j in range {
-                                    scoresRow[j] = expf(scoresRow[j] - maximum)
-                                    sum += scoresRow[j]
-                                }
-                                next = range.upperBound + 1
-                            }
-                            for j in next..<total { scoresRow[j] = 0 }
-                            for range in row.visible { for j in range { scoresRow[j] /= sum } }
-                        }
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(total),
-                                    1, s, Int32(total), values[layer] + kv * hd, Int32(nkv), 0, o + head * hd, Int32(nq))
-                    }
+        let group = c.headCount / c.keyValueHeadCount
+        let keys = keys[layer], values = values[layer]
+        Parallel.forEach(pieces: segments.count * c.headCount, threads: model.threads) { piece, thread in
+            let segment = segments[piece / c.headCount], head = piece % c.headCount, kv = head / group
+            let rows = segment.rows.count, span = segment.slots.count, first = segment.slots.lowerBound
+            guard rows > 0 else { return }
+            let s = scores + thread * scoresPerThread
+            let qs = q + segment.rows.lowerBound * nq, os = out + segment.rows.lowerBound * nq
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(span), Int32(hd),
+                        scale, qs + head * hd, Int32(nq), keys + first * nkv + kv * hd, Int32(nkv), 0, s, Int32(span))
+            for (r, row) in layout[segment.rows].enumerated() {
+                // Slot j of the cache is column j − first of this segment's scores.
+                let scoresRow = s + r * span - first
+                if let cap {
+                    for range in row.visible { for j in range { scoresRow[j] = tanhf(scoresRow[j] / cap) * cap } }
                 }
+                var maximum = -Float.infinity
+                for range in row.visible { for j in range { maximum = max(maximum, scoresRow[j]) } }
+                var sum: Float = 0
+                var next = first
+                for range in row.visible {
+                    for j in next..<range.lowerBound { scoresRow[j] = 0 }
+                    for j in range {
+                        scoresRow[j] = expf(scoresRow[j] - maximum)
+                        sum += scoresRow[j]
+                    }
+                    next = range.upperBound + 1
+                }
+                for j in next..<segment.slots.upperBound { scoresRow[j] = 0 }
+                for range in row.visible { for j in range { scoresRow[j] /= sum } }
             }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(hd), Int32(span),
+                        1, s, Int32(span), values + first * nkv + kv * hd, Int32(nkv), 0, os + head * hd, Int32(nq))
         }
     }
 }
