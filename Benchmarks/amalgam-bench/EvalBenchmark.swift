@@ -27,19 +27,19 @@ struct EvalBenchmark: ParsableCommand {
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Examples to score.")
-    var examples = 12
+    var examples = 24
 
     @Option(help: "Python with transformers for the comparison (default: tools/.venv/bin/python when present).")
     var python: String?
 
     func run() throws {
         BLASThreads.set(threads)
-        let sgemm = sgemmPeak()
+        var sgemm = sgemmPeak()
         print("sgemm 2048³: \(Measure.gb(sgemm)) GFLOP/s on \(threads) threads")
         var summary = JSONObject(["bench": .string("eval"), "threads": .int(threads), "sgemm_gflops": .double(sgemm), "examples": .int(examples)])
         var table = ["| shape | GFLOP/s | of sgemm peak | transformers | speedup | max Δ log-likelihood | peak RssAnon |", "| --- | --- | --- | --- | --- | --- | --- |"]
         for shape in shape {
-            let row = try measure(shape, sgemm: sgemm)
+            let row = try measure(shape, sgemm: &sgemm)
             summary[shape.rawValue] = .object(row)
             func number(_ key: String) -> Double? { row[key]?.number?.double }
             let speedup = number("speedup").map { Measure.gb($0) + "×" } ?? "–"
@@ -53,7 +53,10 @@ struct EvalBenchmark: ParsableCommand {
 
     /// One shape: generate (or find) the model, score the examples, then — with the model
     /// released, so the two never hold their Float32 weights at once — the same in transformers.
-    func measure(_ shape: SyntheticModels.Shape, sgemm: Double) throws -> JSONObject {
+    /// `sgemm` is the highest peak measured so far; it is measured again right after the
+    /// scoring and the higher of the two is the one compared with (this shared VM's speed
+    /// drifts; a peak caught in a fast moment only makes the ratio stricter).
+    func measure(_ shape: SyntheticModels.Shape, sgemm: inout Double) throws -> JSONObject {
         let folder = models + shape.rawValue + "/base"
         BLASThreads.set(threads)
         let generation = try Measure.seconds { try SyntheticModels.write(shape, variant: 0, to: folder, threads: threads) }
@@ -62,6 +65,10 @@ struct EvalBenchmark: ParsableCommand {
         var state: UInt64 = 42
         let (ours, seconds, flops, loadSeconds, cases) = try score(folder, state: &state)
         let rate = flops / seconds / 1e9
+        BLASThreads.set(threads)
+        let after = sgemmPeak()
+        sgemm = max(sgemm, after)
+        print("  sgemm 2048³ again: \(Measure.gb(after)) GFLOP/s; the peak compared with: \(Measure.gb(sgemm))")
         let lmEvalTokens = Double(examples * 4 * 68)
         let speedTarget = shape == .qwen2 ? 1.0 : 2.0
         print("  amalgam: \(examples) examples in \(Measure.gb(seconds)) s (load \(Measure.gb(loadSeconds)) s), \(Measure.gb(rate)) GFLOP/s = \(Int((rate / sgemm * 100).rounded()))% of sgemm peak (target ≥ 50%)")
@@ -70,7 +77,7 @@ struct EvalBenchmark: ParsableCommand {
         print("  peak RssAnon: \(Measure.gb(Double(peakBytes) / 1e9)) GB" + (shape == .qwen2 ? " (target ≤ 3 GB)" : ""))
 
         var row: [(String, JSONValue)] = [
-            ("seconds", .double(seconds)), ("gflops", .double(rate)),
+            ("seconds", .double(seconds)), ("gflops", .double(rate)), ("sgemm_gflops", .double(sgemm)),
             ("sgemm_ratio", .double(rate / sgemm)), ("sgemm_target_met", .bool(rate / sgemm >= 0.5)),
             ("lm_eval_tokens_per_s", .double(lmEvalTokens / seconds)), ("peak_rss_anon", .int(peakBytes)),
         ]

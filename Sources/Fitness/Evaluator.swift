@@ -32,7 +32,8 @@ public struct TaskScore: Sendable {
 /// continuation is encoded whole and split at the length of the context's own encoding), special
 /// tokens only as the tokenizer's post-processor adds them, an empty context replaced by the EOS
 /// token; acc picks the highest summed log-likelihood, acc_norm the highest per character of the
-/// choice. The context is run once and its cache reused for every choice.
+/// choice. The context is run once and its cache reused for every choice; consecutive examples
+/// share a pass (`DecoderModel.passes`), which changes no score beyond float rounding.
 public struct Evaluator {
     public let model: DecoderModel
     public let tokenizer: Tokenizer
