@@ -32,7 +32,7 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: strict),
-        .target(name: "Merging", dependencies: ["Tensors", "Yams"], swiftSettings: strict),
+        .target(name: "Merging", dependencies: ["Tensors", "CBLAS", "Yams"], swiftSettings: strict),
         .target(name: "Inference", dependencies: ["Tensors", "CBLAS"], swiftSettings: strict),
         .target(name: "Fitness", dependencies: ["Inference", "Tensors", "Yams"], swiftSettings: strict),
         .target(name: "Search", dependencies: ["Merging", "Tensors", "CBLAS", "Yams"], swiftSettings: strict),

@@ -220,8 +220,8 @@ dtype: float32
 RECIPES = recipes(lambda n: f"{REL}/{n}")
 
 
-def run_mergekit(recipes=RECIPES, fixtures=FIX):
-    """Writes each recipe to FIXTURES/recipes/NAME.yml and mergekit's merge of it to FIXTURES/golden/NAME/."""
+def run_mergekit(recipes=RECIPES, fixtures=FIX, options=()):
+    """Writes each recipe to FIXTURES/recipes/NAME.yml and mergekit's merge of it (with `options`) to FIXTURES/golden/NAME/."""
     exe = os.path.join(os.path.dirname(sys.executable), "mergekit-yaml")
     os.makedirs(os.path.join(fixtures, "recipes"), exist_ok=True)
     for name, text in recipes.items():
@@ -230,7 +230,7 @@ def run_mergekit(recipes=RECIPES, fixtures=FIX):
             f.write(text)
         out = os.path.join(fixtures, "golden", name)
         shutil.rmtree(out, ignore_errors=True)
-        subprocess.run([exe, recipe, out, "--no-copy-tokenizer", "--no-write-model-card", "--quiet", "--random-seed", "0"],
+        subprocess.run([exe, recipe, out, "--no-copy-tokenizer", "--no-write-model-card", "--quiet", "--random-seed", "0", *options],
                        check=True, cwd=ROOT)
         for extra in os.listdir(out):
             if not (extra.endswith(".safetensors") or extra in ("model.safetensors.index.json", "config.json")):

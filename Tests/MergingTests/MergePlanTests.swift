@@ -158,7 +158,7 @@ import Testing
               - sources: [{model: \(base), layer_range: [2, 4]}]
             """))
         #expect(plan.sourceLayers == [1, 2, 3])
-        let config = try #require(plan.models[plan.configModel].folder.config)
+        let config = try #require(plan.models[plan.configModel].source.config)
         let output = plan.outputConfig(config)
         #expect(try output.layerCount == 3)
         #expect(output.json["layer_types"]?.array?.compactMap(\.string) == ["full_attention", "sliding_attention", "full_attention"])

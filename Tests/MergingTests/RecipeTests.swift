@@ -104,6 +104,13 @@ import Testing
         expectError("merge_method: linear\nmodels: [{model: a}]\nrandom_seed: -1", path: "random_seed", "expected a non-negative integer, found \"-1\"")
     }
 
+    /// mergekit's LoRA references: `BASE+ADAPTER`, and the mapping it serializes them as.
+    @Test func adapterReferencesReadAsBasePlusAdapter() throws {
+        #expect(try parse("merge_method: linear\nmodels: [{model: base+lora}]").models?.first?.model == "base+lora")
+        #expect(try parse("merge_method: linear\nmodels: [{model: {model: {path: base}, lora: {path: lora}}}]").models?.first?.model == "base+lora")
+        #expect(try parse("merge_method: linear\nmodels: [{model: {model: base, lora: lora}}]").models?.first?.model == "base+lora")
+    }
+
     @Test func mergekitFeaturesOutsideTheSubsetAreRefused() {
         expectError("merge_method: linear\nmodules: {}", path: "modules", "'modules' (multi-module architectures) is not supported; use models or slices")
         expectError("merge_method: linear\nmodels: [{model: a}]\ntokenizer: {source: union}", path: "tokenizer",
@@ -112,10 +119,10 @@ import Testing
                     "'chat_template' is not supported; edit tokenizer_config.json of the output instead")
         expectError("merge_method: linear\nmodels: [{model: a}]\ntokenizer_source: union", path: "tokenizer_source",
                     "union is not supported; use base or a model")
-        expectError("merge_method: linear\nmodels: [{model: {model: {path: a}, lora: {path: b}}}]", path: "models[0].model",
-                    "model references given as mappings (LoRA, revisions) are not supported; give a folder path")
-        expectError("merge_method: linear\nmodels: [{model: base+lora}]", path: "models[0].model",
-                    "\"base+lora\" looks like a model+LoRA reference, which is not supported")
+        expectError("merge_method: linear\nmodels: [{model: {model: {path: a, revision: main}, lora: {path: b}}}]", path: "models[0].model.model.revision",
+                    "is not supported (revisions need the hub); give a local path")
+        expectError("merge_method: linear\nmodels: [{model: a+b+c}]", path: "models[0].model",
+                    "\"a+b+c\" is neither a folder nor BASE+ADAPTER (one + between a model and a LoRA adapter)")
         expectError("merge_method: passthrough\nslices:\n  - sources: [{model: a, layer_range: [0, 1]}]\n    residual_weight: 0.5",
                     path: "slices[0].residual_weight", "residual_weight is not supported")
     }

@@ -29,10 +29,10 @@ public struct Materializer: Sendable {
         }
         var sources: [MergeContext.Source] = []
         for input in tensor.inputs {
-            guard let (file, info) = plan.models[input.model].folder.tensor(input.tensor) else {
+            guard let source = plan.models[input.model].source.tensor(input.tensor) else {
                 throw ModelFolderError(file: plan.models[input.model].reference, "has no tensor '\(input.tensor)'")
             }
-            sources.append(MergeContext.Source(bytes: file.bytes(of: info), dtype: info.dtype))
+            sources.append(MergeContext.Source(bytes: source.bytes, dtype: source.dtype, update: source.lowRank.map(MergeContext.LowRankUpdate.init)))
         }
         guard let base = out.baseAddress, tensor.elementCount > 0 else { return }
         let context = MergeContext(tensor: tensor, sources: sources, threads: threads, seed: seed)

@@ -1,3 +1,4 @@
+import CBLAS
 import Dispatch
 import Synchronization
 import Tensors
@@ -12,6 +13,56 @@ final class MergeContext: @unchecked Sendable {
     struct Source {
         let bytes: UnsafeRawBufferPointer
         let dtype: DType
+        /// A LoRA adapter's update, added to the bytes as they are loaded.
+        var update: LowRankUpdate?
+    }
+
+    /// ΔW = scale · B·A (B [outer, r], A [r, inner]; transposed: ΔW = (B·A)ᵀ), both decoded to
+    /// Float32 once per tensor. Each chunk's rows of ΔW are one small GEMM, added to the chunk as
+    /// PEFT's `merge_and_unload` adds it: W + (B·A)·scale, each step rounded to Float32.
+    struct LowRankUpdate {
+        let a: [Float]
+        let b: [Float]
+        let rank: Int
+        let scale: Float
+        let transposed: Bool
+
+        init(_ update: SourceModel.LowRank) {
+            func decode(_ bytes: UnsafeRawBufferPointer, _ info: TensorInfo) -> [Float] {
+                [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
+                    FloatConversion.decode(info.dtype, from: bytes, into: buffer)
+                    count = info.elementCount
+                }
+            }
+            a = decode(update.a, update.aInfo)
+            b = decode(update.b, update.bInfo)
+            rank = update.rank
+            scale = update.scale
+            transposed = update.transposed
+        }
+
+        /// Adds rows `rows` of ΔW (each `rowLength` long) to `destination`.
+        func add(rows: Range<Int>, rowLength: Int, to destination: UnsafeMutablePointer<Float>) {
+            let count = rows.count * rowLength
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { product in
+                guard let p = product.baseAddress else { return }
+                a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in
+                        guard let a = a.baseAddress, let b = b.baseAddress else { return }
+                        if transposed {
+                            // ΔW[i, j] = Σₖ A[k, i] · B[j, k]: rows of ΔW are columns of A.
+                            let inner = self.a.count / rank
+                            cblas_sgemm(CblasRowMajor, CblasTrans, CblasTrans, Int32(rows.count), Int32(rowLength), Int32(rank),
+                                        1, a + rows.lowerBound, Int32(inner), b, Int32(rank), 0, p, Int32(rowLength))
+                        } else {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(rowLength), Int32(rank),
+                                        1, b + rows.lowerBound * rank, Int32(rank), a, Int32(rowLength), 0, p, Int32(rowLength))
+                        }
+                    }
+                }
+                for i in 0..<count { destination[i] += p[i] * scale }
+            }
+        }
     }
 
     let tensor: MergePlan.OutputTensor
@@ -93,7 +144,11 @@ final class MergeContext: @unchecked Sendable {
         let bytes = UnsafeRawBufferPointer(rebasing: source.bytes[(range.lowerBound * width)..<(range.upperBound * width)])
         let out = UnsafeMutableBufferPointer(start: destination, count: range.count)
         FloatConversion.decode(source.dtype, from: bytes, into: out)
-        if let compute = tensor.computeDType, compute != source.dtype {
+        if let update = source.update {
+            // Chunks are whole rows of the last dimension, which a LoRA update is made of.
+            update.add(rows: (range.lowerBound / rowLength)..<(range.upperBound / rowLength), rowLength: rowLength, to: destination)
+        }
+        if let compute = tensor.computeDType, compute != source.dtype || source.update != nil {
             for i in 0..<range.count {
                 destination[i] = compute == .bf16
                     ? FloatConversion.float(bf16: FloatConversion.bf16(destination[i]))

@@ -34,7 +34,7 @@ public struct MergedModelWriter {
         try materializer.write(to: writer, cancellation: cancellation, progress: progress)
 
         let source = plan.models[plan.configModel]
-        guard let sourceConfig = source.folder.config else {
+        guard let sourceConfig = source.source.config else {
             throw ModelFolderError(file: source.reference, "has no config.json")
         }
         var config = plan.outputConfig(sourceConfig)
@@ -48,8 +48,9 @@ public struct MergedModelWriter {
         case .model(let path)?: plan.models.first { $0.reference == path } ?? source
         default: source
         }
-        for name in tokenizerModel.folder.tokenizerFiles {
-            let source = tokenizerModel.path + "/" + name
+        // An adapter's model has its base's tokenizer.
+        for name in tokenizerModel.source.tokenizerFiles {
+            let source = tokenizerModel.source.folder.path + "/" + name
             let bytes: Data
             do {
                 bytes = try Data(contentsOf: URL(fileURLWithPath: source))

@@ -14,13 +14,13 @@ import Tensors
 /// (for per-model parameters), the slice's, then the recipe's; filters match the output tensor's
 /// name for shared parameters and the input tensor's name for per-model ones.
 public struct MergePlan: Sendable {
-    /// A source model as opened for the plan.
+    /// A source model as opened for the plan: a model folder, or a LoRA adapter on its base.
     public struct Model: Sendable {
-        /// The path as the recipe writes it.
+        /// The path as the recipe writes it (`BASE+ADAPTER` for an adapter named with its base).
         public let reference: String
         /// Where it was opened (the reference resolved against the plan's base directory).
         public let path: String
-        public let folder: ModelFolder
+        public let source: SourceModel
     }
 
     /// One input of an output tensor.
@@ -75,16 +75,16 @@ public struct MergePlan: Sendable {
         self.recipe = recipe
         self.file = file
         var models: [Model] = []
+        let resolve = { (reference: String) in reference.hasPrefix("/") ? reference : baseDirectory.map { $0 + "/" + reference } ?? reference }
         for (reference, field) in Self.modelFields(recipe) {
-            let path = reference.hasPrefix("/") ? reference : baseDirectory.map { $0 + "/" + reference } ?? reference
-            if let folder = opened[path] {
-                models.append(Model(reference: reference, path: path, folder: folder))
-                continue
+            // A bare adapter is applied to the base model it is merged with.
+            let base = recipe.baseModel.flatMap { $0 == reference ? nil : $0 }
+            do {
+                let source = try SourceModel.open(reference, resolve: resolve, defaultBase: base, opened: opened)
+                models.append(Model(reference: reference, path: resolve(reference), source: source))
+            } catch let error as ModelFolderError where error.message == "does not exist" && error.file == resolve(reference) {
+                throw RecipeError(file: file, path: field, "model folder \(error.file) does not exist")
             }
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw RecipeError(file: file, path: field, "model folder \(path) does not exist")
-            }
-            models.append(Model(reference: reference, path: path, folder: try ModelFolder(path: path)))
         }
         self.models = models
         let index = Dictionary(uniqueKeysWithValues: models.enumerated().map { ($0.element.reference, $0.offset) })
@@ -94,17 +94,17 @@ public struct MergePlan: Sendable {
         guard let first = models.first else {
             throw RecipeError(file: file, path: recipe.slices != nil ? "slices" : "models", "names no model to merge")
         }
-        guard let config = first.folder.config else {
+        guard let config = first.source.config else {
             throw ModelFolderError(file: first.reference, "has no config.json; the architecture cannot be known")
         }
         guard let modelType = try config.modelType else {
             throw ModelFolderError(file: config.path, field: "model_type", "is missing")
         }
-        let layout = try layouts(config) ?? TensorLayout.inferred(from: first.folder.tensorNames, modelType: modelType, file: first.reference)
+        let layout = try layouts(config) ?? TensorLayout.inferred(from: first.source.tensorNames, modelType: modelType, file: first.reference)
         self.layout = layout
         var layers: [Int] = []
         for model in models {
-            guard let modelConfig = model.folder.config else {
+            guard let modelConfig = model.source.config else {
                 throw ModelFolderError(file: model.reference, "has no config.json")
             }
             let type = try modelConfig.modelType
@@ -130,16 +130,16 @@ public struct MergePlan: Sendable {
     static func checkSameTensors(_ models: [Model], layout: TensorLayout) throws(ModelFolderError) {
         let optional = Set((layout.preWeights + layout.postWeights).filter(\.optional).map(\.name))
         func names(_ model: Model) -> Set<String> {
-            Set(model.folder.tensorNames.filter { !optional.contains($0) && !TensorLayout.isBuffer($0) })
+            Set(model.source.tensorNames.filter { !optional.contains($0) && !TensorLayout.isBuffer($0) })
         }
         guard let first = models.first else { return }
         let reference = names(first)
         for model in models.dropFirst() where model.path != first.path {
             let own = names(model)
-            if let extra = model.folder.tensorNames.first(where: { own.contains($0) && !reference.contains($0) }) {
+            if let extra = model.source.tensorNames.first(where: { own.contains($0) && !reference.contains($0) }) {
                 throw ModelFolderError(file: model.reference, "has tensor '\(extra)', which \(first.reference) has not; merged models must hold the same tensors")
             }
-            if let missing = first.folder.tensorNames.first(where: { reference.contains($0) && !own.contains($0) }) {
+            if let missing = first.source.tensorNames.first(where: { reference.contains($0) && !own.contains($0) }) {
                 throw ModelFolderError(file: model.reference, "has no tensor '\(missing)', which \(first.reference) has; merged models must hold the same tensors")
             }
         }
@@ -266,8 +266,8 @@ private struct Planner {
         var present: [(model: Int, tensor: String, info: TensorInfo)] = []
         for (reference, tensorName) in requested {
             let modelIndex = index[reference] ?? 0
-            if let (_, info) = models[modelIndex].folder.tensor(tensorName) {
-                present.append((modelIndex, tensorName, info))
+            if let tensor = models[modelIndex].source.tensor(tensorName) {
+                present.append((modelIndex, tensorName, tensor.info))
             } else if !optional {
                 throw ModelFolderError(file: reference, "has no tensor '\(tensorName)', which the \(layout.modelType) layout needs")
             }

@@ -77,14 +77,36 @@ private struct RecipeReader {
         return scalar.string
     }
 
+    /// A model reference: a folder, or mergekit's `BASE+ADAPTER` (a LoRA adapter on its base),
+    /// also as mergekit's mapping `{model: BASE, lora: ADAPTER}` (each a path or `{path: …}`).
     func modelPath(_ node: Node, _ path: String) throws(RecipeError) -> String {
-        if case .mapping = node {
-            throw fail(path, "model references given as mappings (LoRA, revisions) are not supported; give a folder path")
+        if case .mapping(let mapping) = node {
+            var parts: [String: String] = [:]
+            for (key, value) in mapping {
+                let name = try string(key, path)
+                guard name == "model" || name == "lora" else {
+                    throw fail(path + "." + name, "is not supported in a model reference (give model and lora)")
+                }
+                if case .mapping(let inner) = value {
+                    for (innerKey, _) in inner where try string(innerKey, path) != "path" {
+                        throw fail("\(path).\(name).\(try string(innerKey, path))", "is not supported (revisions need the hub); give a local path")
+                    }
+                    guard let location = value["path"] else { throw fail("\(path).\(name)", "has no path") }
+                    parts[name] = try string(location, "\(path).\(name).path")
+                } else {
+                    parts[name] = try string(value, "\(path).\(name)")
+                }
+            }
+            guard let model = parts["model"], !model.isEmpty else { throw fail(path + ".model", "is missing") }
+            return parts["lora"].map { model + "+" + $0 } ?? model
         }
         let model = try string(node, path)
         guard !model.isEmpty else { throw fail(path, "is empty") }
         if model.contains("+") && !FileManager.default.fileExists(atPath: model) {
-            throw fail(path, "\"\(model)\" looks like a model+LoRA reference, which is not supported")
+            let parts = model.split(separator: "+", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty }) else {
+                throw fail(path, "\"\(model)\" is neither a folder nor BASE+ADAPTER (one + between a model and a LoRA adapter)")
+            }
         }
         return model
     }
