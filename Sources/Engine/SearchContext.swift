@@ -11,8 +11,9 @@ public struct SearchContext: Sendable {
     public let space: SearchSpace
     public let codec: GenomeCodec
     public let fitness: FitnessFile
-    /// Opened source folders by absolute path, handed to every `MergePlan`.
-    public let folders: [String: ModelFolder]
+    /// Opened sources by the reference recipes use (absolute paths; `BASE+ADAPTER` for an
+    /// adapter), handed to every `MergePlan`.
+    public let folders: [String: SourceModel]
     public let baseConfig: ModelConfig
     /// Which tensors a candidate merges: the base's family layout when the evaluator knows the
     /// family, else read off the base's tensor names (any Hugging Face decoder).
@@ -48,10 +49,19 @@ public struct SearchContext: Sendable {
                 }
             }
         }
-        var folders: [String: ModelFolder] = [:]
-        for path in [space.baseModel] + space.models { folders[path] = try ModelFolder(path: path) }
+        var folders: [String: SourceModel] = [:]
+        let baseFolder = try ModelFolder(path: space.baseModel)
+        folders[space.baseModel] = SourceModel(folder: baseFolder)
+        for (i, reference) in space.modelReferences.enumerated() {
+            do {
+                folders[reference] = try SourceModel.open(space.models[i], resolve: { $0 }, defaultBase: space.baseModel, opened: folders)
+            } catch let error as ModelFolderError {
+                throw SearchSpaceError(file: space.file, field: "models[\(i)]", "\(error)")
+            }
+        }
         self.folders = folders
-        guard let base = folders[space.baseModel], let config = base.config else {
+        let base = baseFolder
+        guard let config = base.config else {
             throw SearchSpaceError(file: space.file, field: "base_model", "\(space.baseModel) has no config.json")
         }
         baseConfig = config

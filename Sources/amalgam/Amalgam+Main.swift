@@ -9,6 +9,9 @@ extension Amalgam {
     /// requests print as swift-argument-parser prints them.
     static func main() {
         BLASKernels.ensureNativeKernels()
+        // Every command runs its own threads (merge chunks, evaluator pieces, search workers)
+        // around single-threaded OpenBLAS calls; OpenBLAS threading is process-wide (DESIGN.md §4).
+        BLASThreads.set(1)
         do {
             var command = try parseAsRoot()
             try command.run()

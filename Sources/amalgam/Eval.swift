@@ -2,6 +2,7 @@ import ArgumentParser
 import Fitness
 import Foundation
 import Inference
+import Merging
 import Tensors
 
 extension Amalgam {
@@ -19,7 +20,7 @@ extension Amalgam {
             case calibration, holdout
         }
 
-        @Argument(help: "The model folder (config.json, safetensors weights, tokenizer.json).", completion: .directory)
+        @Argument(help: "The model folder (config.json, safetensors weights, tokenizer.json), a PEFT LoRA adapter folder whose base_model_name_or_path is a local folder, or BASE+ADAPTER.", completion: .directory)
         var model: String
 
         @Option(help: "The fitness file listing the tasks.", completion: .file(extensions: ["yaml", "yml"]))
@@ -42,24 +43,51 @@ extension Amalgam {
         }
 
         func run() throws {
-            let folder = try ModelFolder(path: model)
+            let source = try SourceModel.open(model, resolve: { $0 })
             let file = try FitnessFile(contentsOf: fitness)
             let chosen = split == .calibration ? FitnessFile.Split.calibration : .holdout
             // Command tasks bring their own data: they run with the calibration split.
             let tasks = file.tasks.filter { $0.file(chosen) != nil || ($0.kind == .command && chosen == .calibration) }
+            // An adapter is folded on its base in memory (and on disk only for command tasks,
+            // which score a folder), as a search folds a candidate.
+            var modelPath = model
+            var temporary: String?
+            defer { if let temporary { try? FileManager.default.removeItem(atPath: temporary) } }
+            var arena: TensorArena?
+            if source.adapter != nil {
+                let plan = try Self.foldPlan(model, source: source)
+                let materializer = Materializer(plan: plan)
+                if tasks.contains(where: { $0.kind != .command }) {
+                    let folded = TensorArena()
+                    try materializer.materialize(into: folded)
+                    arena = folded
+                }
+                if tasks.contains(where: { $0.kind == .command }) {
+                    let path = NSTemporaryDirectory() + "amalgam-eval-\(UUID().uuidString)"
+                    try MergedModelWriter(materializer: materializer).write(to: path)
+                    temporary = path
+                    modelPath = path
+                }
+            }
             // The built-in evaluator is loaded only for built-in tasks: command tasks score a
             // model of any family on its folder.
             var evaluator: Evaluator?
             if tasks.contains(where: { $0.kind != .command }) {
-                var decoder = try DecoderModel(folder: folder)
-                // Linear layers cut the same way whatever the thread count: scores equal the search's.
-                BLASThreads.set(1)
-                decoder.threads = ProcessInfo.processInfo.activeProcessorCount
-                let tokenizer = try Tokenizer(folder: model)
-                guard let prefix = Evaluator.endOfTextToken(config: folder.config, tokenizer: tokenizer) else {
-                    throw ModelError(file: model + "/config.json", field: "eos_token_id", "is missing; the evaluator needs an end-of-text token")
+                var decoder: DecoderModel
+                if let arena, let config = source.config {
+                    let configuration = try DecoderConfiguration(config)
+                    decoder = DecoderModel(configuration: configuration, weights: try DecoderWeights(arena: arena, configuration: configuration))
+                } else {
+                    decoder = try DecoderModel(folder: source.folder)
                 }
-                evaluator = Evaluator(model: decoder, tokenizer: tokenizer, prefixToken: prefix, modelPath: model)
+                // Linear layers cut the same way whatever the thread count: scores equal the search's.
+                decoder.threads = ProcessInfo.processInfo.activeProcessorCount
+                // An adapter's model has its base's tokenizer.
+                let tokenizer = try Tokenizer(folder: source.folder.path)
+                guard let prefix = Evaluator.endOfTextToken(config: source.config, tokenizer: tokenizer) else {
+                    throw ModelError(file: source.folder.path + "/config.json", field: "eos_token_id", "is missing; the evaluator needs an end-of-text token")
+                }
+                evaluator = Evaluator(model: decoder, tokenizer: tokenizer, prefixToken: prefix, modelPath: temporary ?? model)
             }
             let signals = tasks.contains { $0.kind == .command } ? ChildProcess.killAllOnSignals() : []
             defer { signals.forEach { $0.cancel() } }
@@ -68,7 +96,7 @@ extension Amalgam {
                 if let evaluator {
                     scores.append(try evaluator.score(task, split: chosen, limit: limit))
                 } else {
-                    scores.append(try Evaluator.scoreCommand(task, split: chosen, modelPath: model))
+                    scores.append(try Evaluator.scoreCommand(task, split: chosen, modelPath: modelPath))
                 }
             }
             if let samples {
@@ -102,6 +130,17 @@ extension Amalgam {
                     print("\(score.task.padding(to: width))  \(score.metric.padding(to: 16))  \(Format.fixed(score.value, digits: 4))\(stderr)  n=\(score.n)")
                 }
             }
+        }
+
+        /// The plan that folds an adapter on its base: a one-model linear merge, rounded to the
+        /// base's dtype as a search's candidates are.
+        static func foldPlan(_ reference: String, source: SourceModel) throws -> MergePlan {
+            var parameters = ParameterSettings()
+            parameters["weight"] = .scalar(.number(1))
+            let stored = source.tensorNames.first.flatMap { source.folder.tensor($0)?.info.dtype } ?? .f32
+            let recipe = Recipe(mergeMethod: .linear, models: [Recipe.InputModel(model: reference, parameters: parameters)], dtype: .f32,
+                                outDType: stored.isFloat32Convertible ? stored : .f32)
+            return try MergePlan(recipe: recipe, file: reference, opened: [reference: source], layouts: ModelFamilies.layout)
         }
     }
 }

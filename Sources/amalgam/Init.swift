@@ -14,7 +14,7 @@ extension Amalgam {
         @Option(help: "The base model folder.", completion: .directory)
         var base: String
 
-        @Option(parsing: .upToNextOption, help: "The fine-tuned model folders.", completion: .directory)
+        @Option(parsing: .upToNextOption, help: "The fine-tuned model folders, or PEFT LoRA adapter folders of the base.", completion: .directory)
         var models: [String]
 
         @Option(help: "The fitness file with the calibration tasks.", completion: .file(extensions: ["yaml", "yml"]))
@@ -42,7 +42,11 @@ extension Amalgam {
                 throw SearchSpaceError(file: file, "exists; pass --force to overwrite it")
             }
             // Refuse what `search` would refuse, before a space is written around it.
-            for folder in [base] + models { _ = try ModelFolder(path: folder) }
+            // A LoRA adapter must fit the base it is listed with.
+            let baseFolder = try ModelFolder(path: base)
+            for model in models {
+                _ = try SourceModel.open(model, resolve: { $0 }, defaultBase: base, opened: [base: SourceModel(folder: baseFolder)])
+            }
             if let fitness { _ = try FitnessFile(contentsOf: fitness) }
             let absolute = URL(fileURLWithPath: file).standardizedFileURL.path
             let text = SearchSpaceTemplate.text(name: name, base: base, models: models, fitness: fitness, file: absolute)

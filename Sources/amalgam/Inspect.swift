@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Inference
 import Tensors
 
@@ -8,7 +9,8 @@ extension Amalgam {
             abstract: "Describe a model folder: architecture, whether Amalgam can merge and evaluate it, layers, parameters, dtypes, shards.",
             discussion: """
                 MODEL is a Hugging Face folder (config.json and safetensors weights, sharded \
-                through model.safetensors.index.json or not) or a single .safetensors file. \
+                through model.safetensors.index.json or not), a single .safetensors file, or a \
+                PEFT LoRA adapter folder (alone, or as BASE+ADAPTER to check it against BASE). \
                 Every header is validated; a damaged file is named with its problem.
                 """
         )
@@ -23,6 +25,13 @@ extension Amalgam {
         var json = false
 
         func run() throws {
+            let parts = model.split(separator: "+", omittingEmptySubsequences: false)
+            let isReference = parts.count == 2 && !FileManager.default.fileExists(atPath: model)
+            if LoRAAdapter.isAdapter(model) || isReference {
+                let summary = try AdapterSummary(model, adapterPath: isReference ? String(parts[1]) : model)
+                print(json ? summary.json() : summary.text())
+                return
+            }
             let folder = try ModelFolder(path: model)
             let summary = try ModelSummary(folder)
             print(json ? summary.json(listingTensors: tensors) : summary.text(listingTensors: tensors))
@@ -157,6 +166,84 @@ struct ModelSummary {
                 }
             })
         }
+        return JSONValue.object(object).serialized(indent: 2)
+    }
+}
+
+/// What `inspect` reports for a LoRA adapter: its update, and its base — whether it is there and
+/// the adapter fits it, and then what the base's summary says of merging and evaluation.
+struct AdapterSummary {
+    let reference: String
+    let adapter: LoRAAdapter
+    /// The adapter on its base, or why it cannot be (no local base, a base it does not fit).
+    let source: Result<SourceModel, any Error>
+    let base: ModelSummary?
+
+    init(_ reference: String, adapterPath: String) throws {
+        self.reference = reference
+        adapter = try LoRAAdapter(path: adapterPath)
+        source = Result { try SourceModel.open(reference, resolve: { $0 }) }
+        base = try (try? source.get()).map { try ModelSummary($0.folder) }
+    }
+
+    var lowRank: [(String, LoRAAdapter.Edit)] { adapter.editOrder.compactMap { name in adapter.edits[name].map { (name, $0) } } }
+    var updated: Int { lowRank.filter { if case .lowRank = $0.1 { true } else { false } }.count }
+    var replaced: Int { lowRank.count - updated }
+    var parameterCount: Int { adapter.file.tensors.reduce(0) { $0 + $1.elementCount } }
+    var ranks: [Int] {
+        Set(lowRank.compactMap { if case .lowRank(let a, _, _, _) = $0.1 { a.shape[0] } else { nil } }).sorted()
+    }
+
+    var baseText: String {
+        let named = adapter.baseModelNameOrPath ?? "(not named)"
+        switch source {
+        case .success(let model): return "\(model.folder.path) (the adapter fits it)" + (named == model.folder.path ? "" : "; its config names \(named)")
+        case .failure(let error): return "\(named): \(error)"
+        }
+    }
+
+    var scaleText: String {
+        let scale = adapter.rsLoRA ? adapter.alpha / Double(adapter.rank).squareRoot() : adapter.alpha / Double(adapter.rank)
+        return "r \(adapter.rank), lora_alpha \(Format.fixed(adapter.alpha, digits: 4)) (scale \(Format.fixed(scale, digits: 4))\(adapter.rsLoRA ? ", rsLoRA" : ""))"
+    }
+
+    func text() -> String {
+        var rows: [(String, String)] = [
+            ("adapter", "PEFT LoRA, " + scaleText + (ranks.count > 1 ? "; ranks \(ranks.map(String.init).joined(separator: ", ")) by rank_pattern" : "")),
+            ("updates", "\(updated) tensors by s·B·A" + (replaced > 0 ? ", \(replaced) replaced whole (modules_to_save, biases)" : "")),
+            ("base", baseText),
+        ]
+        if let base {
+            rows.append(("architecture", (base.architecture ?? "?") + (base.modelType.map { " (model_type \($0))" } ?? "")))
+            rows.append(("merge", base.mergeText.hasPrefix("yes") ? "yes (folded on its base in Float32, chunk by chunk, as PEFT's merge_and_unload)" : base.mergeText))
+            rows.append(("evaluate", base.evaluateText))
+        } else {
+            rows.append(("merge", "as BASE+ADAPTER, or in a recipe or space whose base_model is its base"))
+        }
+        rows.append(("parameters", Format.count(parameterCount) + " in \(adapter.file.tensors.count) tensors"))
+        rows.append(("on disk", Format.bytes(adapter.file.fileSize)))
+        var lines = [adapter.path]
+        let width = rows.map(\.0.count).max() ?? 0
+        for (key, value) in rows { lines.append("  " + key.padding(to: width) + "  " + value) }
+        return lines.joined(separator: "\n")
+    }
+
+    func json() -> String {
+        let object = JSONObject([
+            "path": .string(adapter.path),
+            "kind": .string("lora_adapter"),
+            "r": .number(JSONNumber(adapter.rank)),
+            "lora_alpha": .number(JSONNumber(adapter.alpha)),
+            "use_rslora": .bool(adapter.rsLoRA),
+            "updated_tensors": .number(JSONNumber(updated)),
+            "replaced_tensors": .number(JSONNumber(replaced)),
+            "parameters": .number(JSONNumber(parameterCount)),
+            "bytes_on_disk": .number(JSONNumber(adapter.file.fileSize)),
+            "base_model_name_or_path": adapter.baseModelNameOrPath.map(JSONValue.string) ?? .null,
+            "base": .string(baseText),
+            "can_merge": .bool(base.map { (try? $0.merging.get()) != nil } ?? false),
+            "can_evaluate": .bool(base.map { (try? $0.evaluation.get()) != nil } ?? false),
+        ])
         return JSONValue.object(object).serialized(indent: 2)
     }
 }

@@ -63,14 +63,14 @@ public struct MergePlan: Sendable {
     public let configModel: Int
 
     /// Opens every model the recipe names and plans the merge. Relative paths are taken as
-    /// mergekit takes them, from the current directory, unless `baseDirectory` is given. Folders
-    /// in `opened` (by resolved path) are used as they are, so a search opens its sources once.
+    /// mergekit takes them, from the current directory, unless `baseDirectory` is given. Sources
+    /// in `opened` (by resolved reference) are used as they are, so a search opens them once.
     /// `layouts` gives the model family's layout for the first model's config.json when the
     /// caller knows the family (Merging never runs a model, so it takes the value from Inference
     /// through its caller: `ModelFamilies.layout`); when it gives nil the layout is read off the
     /// first model's tensor names. Either way every model must hold the same tensors but the
     /// layout's optional ones.
-    public init(recipe: Recipe, file: String, baseDirectory: String? = nil, opened: [String: ModelFolder] = [:],
+    public init(recipe: Recipe, file: String, baseDirectory: String? = nil, opened: [String: SourceModel] = [:],
                 layouts: (ModelConfig) -> TensorLayout? = { _ in nil }) throws {
         self.recipe = recipe
         self.file = file

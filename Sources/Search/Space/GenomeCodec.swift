@@ -168,6 +168,7 @@ public struct GenomeCodec: Sendable {
     func makeRecipe(method: MergeMethod, values: [String: Double], kept: [Int]) -> Recipe {
         let genes = SearchSpace.geneParameters(of: method)
         let base = space.baseModel
+        let references = space.modelReferences
         let hasBase = switch method.family {
         case .linear, .nuslerp: false
         case .taskArithmetic, .slerp, .modelStock, .passthrough: true
@@ -176,15 +177,15 @@ public struct GenomeCodec: Sendable {
         func inputs(group: Int) -> [(String, ParameterSettings)] {
             switch method.family {
             case .slerp:
-                return [(base, ParameterSettings()), (space.models[0], ParameterSettings())]
+                return [(base, ParameterSettings()), (references[0], ParameterSettings())]
             case .nuslerp:
                 var first = ParameterSettings(), second = ParameterSettings()
                 first["weight"] = setting("t", group: group, model: nil, values: values) { 1 - $0 }
                 second["weight"] = setting("t", group: group, model: nil, values: values)
-                return [(base, first), (space.models[0], second)]
+                return [(base, first), (references[0], second)]
             case .linear, .taskArithmetic, .modelStock, .passthrough:
                 var list: [(String, ParameterSettings)] = []
-                for (m, model) in space.models.enumerated() {
+                for (m, model) in references.enumerated() {
                     var parameters = ParameterSettings()
                     for name in Self.perModelOrder where genes.perModel.contains(name) {
                         parameters[name] = setting(name, group: group, model: m, values: values)

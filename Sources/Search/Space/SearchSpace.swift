@@ -67,7 +67,14 @@ public struct SearchSpace: Sendable, Equatable {
     public var file: String
     public var name: String
     public var baseModel: String
+    /// The fine-tunes: model folders, or PEFT LoRA adapter folders of the base.
     public var models: [String]
+
+    /// How recipes name each model: its folder, or `BASE+ADAPTER` for an adapter (mergekit's form,
+    /// so exported recipes run in mergekit as they are).
+    public var modelReferences: [String] {
+        models.map { LoRAAdapter.isAdapter($0) ? baseModel + "+" + $0 : $0 }
+    }
     public var methods: [MergeMethod]
     /// Layers per gene group; 0 puts every layer in one group.
     public var layerGranularity: Int
@@ -353,7 +360,8 @@ public struct SearchSpace: Sendable, Equatable {
         }
         let base = try config(baseModel, "base_model")
         layerCount = base.layers
-        for (i, model) in models.enumerated() {
+        // An adapter is the base's shape by construction; whether it fits is checked when it opens.
+        for (i, model) in models.enumerated() where !LoRAAdapter.isAdapter(model) {
             let other = try config(model, "models[\(i)]")
             guard other.layers == base.layers, other.type == base.type else {
                 throw fail("models[\(i)]", "\(model) is a \(other.type) with \(other.layers) layers; the base is a \(base.type) with \(base.layers)")

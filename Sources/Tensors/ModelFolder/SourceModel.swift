@@ -37,14 +37,15 @@ public struct SourceModel: Sendable {
     }
 
     /// Opens `reference` (resolved to a path by `resolve`). `defaultBase` is the base a bare
-    /// adapter is applied to; `opened` holds folders already open, by resolved path.
+    /// adapter is applied to; `opened` holds sources already open, by resolved reference.
     public static func open(_ reference: String, resolve: (String) -> String, defaultBase: String? = nil,
-                            opened: [String: ModelFolder] = [:]) throws -> SourceModel {
+                            opened: [String: SourceModel] = [:]) throws -> SourceModel {
         func folder(_ path: String) throws -> ModelFolder {
-            if let folder = opened[path] { return folder }
+            if let source = opened[path], source.adapter == nil { return source.folder }
             return try ModelFolder(path: path)
         }
         let whole = resolve(reference)
+        if let source = opened[whole] { return source }
         let parts = reference.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
         if !FileManager.default.fileExists(atPath: whole), parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty {
             let basePath = resolve(parts[0]), adapterPath = resolve(parts[1])
@@ -123,7 +124,20 @@ extension LoRAAdapter {
     /// folder), when it holds a config.json.
     public var localBase: String? {
         guard let named = baseModelNameOrPath, !named.isEmpty else { return nil }
-        let path = named.hasPrefix("/") ? named : path + "/" + named
-        return FileManager.default.fileExists(atPath: path + "/config.json") ? (path as NSString).standardizingPath : nil
+        let path = Self.normalized(named.hasPrefix("/") ? named : path + "/" + named)
+        return FileManager.default.fileExists(atPath: path + "/config.json") ? path : nil
+    }
+
+    /// `path` without `.` and `dir/..` components (still relative when it was).
+    static func normalized(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." { parts.removeLast(); continue }
+            if part == "..", path.hasPrefix("/"), parts.isEmpty { continue }
+            parts.append(part)
+        }
+        let joined = parts.joined(separator: "/")
+        return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 }
