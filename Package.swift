@@ -103,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["Engine", "Search", "Archive", "Tensors"]
+            dependencies: ["Engine", "Search", "Merging", "Inference", "Archive", "Tensors"]
         ),
         .testTarget(
             name: "AmalgamTests",

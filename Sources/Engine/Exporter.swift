@@ -12,6 +12,21 @@ public enum Exporter {
         public let id: Int
         public let recipePath: String
         public let modelPath: String?
+        public var adapterPath: String?
+    }
+
+    /// Writes the candidate as one PEFT LoRA adapter of the base (`AdapterWriter`), to
+    /// `adapterPath` (default `exports/ID-adapter/`); a candidate whose merge is not linear in
+    /// the adapters' updates is refused with the reason.
+    public static func exportAdapter(folder: RunFolder, candidate: CandidateRecord, adapterPath: String?) throws -> String {
+        let path = adapterPath ?? folder.path + "/exports/\(candidate.id)-adapter"
+        let file = folder.spacePath
+        let plan = try MergePlan(recipe: try Recipe(yaml: candidate.recipe, file: file), file: file, layouts: ModelFamilies.layout)
+        if let refusal = AdapterWriter.refusal(plan) {
+            throw ArchiveError(file: folder.archivePath, "candidate \(candidate.id) cannot be exported as an adapter: \(refusal)")
+        }
+        try AdapterWriter(plan: plan).write(to: path, replacing: true)
+        return path
     }
 
     /// The candidate to export: `id`, or the best finished one by `objective` (default: the first).

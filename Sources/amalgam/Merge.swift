@@ -11,8 +11,9 @@ extension Amalgam {
             discussion: """
                 RECIPE is mergekit YAML (merge_method, base_model, models or slices, parameters, \
                 dtype, out_dtype, tokenizer_source, plus Amalgam's random_seed). Model paths are \
-                relative to the current directory, as in mergekit. The output appears under its \
-                name only when complete.
+                relative to the current directory, as in mergekit; a model may be a PEFT LoRA \
+                adapter, as BASE+ADAPTER or as a bare adapter folder of base_model. The output \
+                appears under its name only when complete.
                 """
         )
 
@@ -37,6 +38,9 @@ extension Amalgam {
         @Flag(help: "Replace the output folder if it exists.")
         var force = false
 
+        @Flag(help: "Write the merge as one PEFT LoRA adapter of the base (linear and task_arithmetic merges of adapters) instead of a full model.")
+        var adapter = false
+
         func validate() throws {
             if let outDtype, DType(floatName: outDtype) == nil {
                 throw ValidationError("--out-dtype must be float32, float16 or bfloat16, not \"\(outDtype)\"")
@@ -51,6 +55,11 @@ extension Amalgam {
             var parsed = try Recipe(contentsOf: recipe)
             if let outDtype { parsed.outDType = DType(floatName: outDtype) }
             let plan = try MergePlan(recipe: parsed, file: recipe, layouts: ModelFamilies.layout)
+            if adapter {
+                try AdapterWriter(plan: plan, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount).write(to: out, replacing: force)
+                print("\(out): a LoRA adapter of \(plan.models[0].source.folder.path), \(parsed.mergeMethod.rawValue)")
+                return
+            }
             let materializer = Materializer(plan: plan, threads: threads ?? ProcessInfo.processInfo.activeProcessorCount, seed: seed)
             let writer = MergedModelWriter(materializer: materializer, maxShardSize: parseByteCount(shardSize) ?? SafetensorsLayout.defaultMaxShardSize)
             let progress = ProgressLine(label: "merging", total: plan.tensors.count)

@@ -80,16 +80,25 @@ extension Amalgam {
         @Option(help: "Write the merged model folder here (default: RUN/exports/ID/ unless only --recipe is given).", completion: .directory)
         var model: String?
 
+        @Flag(help: "Also write the candidate as one PEFT LoRA adapter of the base (RUN/exports/ID-adapter/, or --adapter-out): for linear and task_arithmetic merges of adapters.")
+        var adapter = false
+
+        @Option(help: "With --adapter: write the adapter folder here.", completion: .directory)
+        var adapterOut: String?
+
         func validate() throws {
             if best == (candidate != nil) { throw ValidationError("give exactly one of --best and --candidate ID") }
             if objective != nil && !best { throw ValidationError("--objective goes with --best") }
+            if adapterOut != nil && !adapter { throw ValidationError("--adapter-out goes with --adapter") }
         }
 
         func run() throws {
             let folder = RunFolder(path: runFolder)
             let chosen = try Exporter.choose(folder: folder, id: candidate, objective: objective)
+            // The adapter first: a candidate that cannot be one is refused before anything is written.
+            let adapterPath = adapter ? try Exporter.exportAdapter(folder: folder, candidate: chosen, adapterPath: adapterOut) : nil
             let result = try Exporter.export(folder: folder, candidate: chosen, recipePath: recipe, modelPath: model)
-            print("candidate #\(result.id): recipe \(result.recipePath)" + (result.modelPath.map { ", model \($0)" } ?? ""))
+            print("candidate #\(result.id): recipe \(result.recipePath)" + (result.modelPath.map { ", model \($0)" } ?? "") + (adapterPath.map { ", adapter \($0)" } ?? ""))
         }
     }
 }

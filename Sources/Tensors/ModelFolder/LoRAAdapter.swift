@@ -16,7 +16,7 @@ public struct LoRAAdapter: Sendable {
     public static let configFileName = "adapter_config.json"
     public static let weightsFileName = "adapter_model.safetensors"
     /// The prefix PEFT's saved keys carry before the base model's own tensor names.
-    static let keyPrefix = "base_model.model."
+    public static let keyPrefix = "base_model.model."
 
     public enum Edit: Sendable, Equatable {
         /// ΔW = scale · B·A, or (B·A)ᵀ when `transposed` (B is [out, r], A is [r, in]).
