@@ -153,6 +153,9 @@ final class Workspace: Sendable {
 
     // MARK: Fixtures
 
+    /// The LoRA adapter fixtures (tools/make_lora_goldens.py), of a base other than zoo/base.
+    static let adapters = "Tests/MergingTests/Fixtures/lora/adapters"
+
     /// zoo/base and zoo/add as `base` and `add`.
     func models() throws {
         try copy("zoo/base", as: "base")
@@ -374,8 +377,28 @@ extension BadInput {
         BadInput("merge: tokenizer_source: union (unsupported)", file: "recipe.yml", field: "tokenizer_source", absent: ["out"]) { ws in
             try ws.recipe("merge_method: linear\ntokenizer_source: union\nmodels: [{model: {ws}/add, parameters: {weight: 1}}]\n")
         },
-        BadInput("merge: a LoRA source (unsupported)", file: "recipe.yml", field: "models[0].model", absent: ["out"]) { ws in
+        BadInput("merge: a LoRA adapter that does not exist", file: "recipe.yml", field: "models[0].model", absent: ["out"]) { ws in
             try ws.recipe("merge_method: linear\nmodels: [{model: {ws}/add+{ws}/lora, parameters: {weight: 1}}]\n")
+        },
+        BadInput("merge: BASE+ADAPTER where ADAPTER is a model", file: "add", absent: ["out"]) { ws in
+            try ws.recipe("merge_method: linear\nmodels: [{model: {ws}/base+{ws}/add, parameters: {weight: 1}}]\n")
+        },
+        BadInput("merge: an adapter of another base", file: "other", absent: ["out"]) { ws in
+            try ws.copy(Workspace.adapters + "/other", as: "other")
+            return try ws.recipe("merge_method: task_arithmetic\nbase_model: {ws}/base\nmodels: [{model: {ws}/other, parameters: {weight: 1}}]\n")
+        },
+        BadInput("merge: a DoRA adapter", file: "dora/adapter_config.json", field: "use_dora", absent: ["out"]) { ws in
+            try ws.copy(Workspace.adapters + "/dora", as: "dora")
+            return try ws.recipe("merge_method: task_arithmetic\nbase_model: {ws}/base\nmodels: [{model: {ws}/base+{ws}/dora, parameters: {weight: 1}}]\n")
+        },
+        BadInput("merge: an adapter without adapter_model.safetensors", file: "lora", absent: ["out"]) { ws in
+            try ws.write("lora/adapter_config.json", try String(contentsOfFile: CLI.repository + "/" + Workspace.adapters + "/a/adapter_config.json", encoding: .utf8))
+            return try ws.recipe("merge_method: task_arithmetic\nbase_model: {ws}/base\nmodels: [{model: {ws}/lora, parameters: {weight: 1}}]\n")
+        },
+        BadInput("merge: an adapter whose lora_A and lora_B ranks differ", file: "bad/adapter_model.safetensors",
+                 field: "base_model.model.model.layers.1.mlp.up_proj", absent: ["out"]) { ws in
+            try ws.copy(Workspace.adapters + "/bad_rank", as: "bad")
+            return try ws.recipe("merge_method: task_arithmetic\nbase_model: {ws}/base\nmodels: [{model: {ws}/base+{ws}/bad, parameters: {weight: 1}}]\n")
         },
         BadInput("merge: residual_weight (unsupported)", file: "recipe.yml", field: "slices[0].residual_weight", absent: ["out"]) { ws in
             try ws.recipe("merge_method: passthrough\nslices: [{sources: [{model: {ws}/base, layer_range: [0, 2]}], residual_weight: 0.5}]\n")
@@ -465,6 +488,12 @@ extension BadInput {
     // MARK: eval: fitness files, JSONL rows, config.json
 
     static let eval: [BadInput] = [
+        BadInput("eval: an adapter of another base", file: "other") { ws in
+            try ws.copy(Workspace.adapters + "/other", as: "other")
+            var arguments = try ws.eval("tasks:\n  - {name: add, kind: choice, calibration: add.jsonl}\n")
+            arguments[1] = ws.path("base") + "+" + ws.path("other")
+            return arguments
+        },
         BadInput("eval: tasks: []", file: "fitness.yaml", field: "tasks") { ws in try ws.eval("tasks: []\n") },
         BadInput("eval: tasks is not a list", file: "fitness.yaml", field: "tasks") { ws in try ws.eval("tasks: 3\n") },
         BadInput("eval: fitness YAML syntax error", file: "fitness.yaml") { ws in try ws.eval("tasks: [\n") },
@@ -632,6 +661,11 @@ extension BadInput {
         BadInput("search: a JSONL row without answer, before any run folder", file: "add.jsonl:1", field: "answer", absent: ["run"]) { ws in
             let space = try ws.space()
             try ws.write("add.jsonl", #"{"context": "1+1=", "choices": ["2", "3"]}"# + "\n")
+            return ["search", space, "--run", ws.path("run"), "--evaluations", "1"]
+        },
+        BadInput("search: an adapter of another base, before any run folder", file: "space.yaml", field: "models[0]", absent: ["run"]) { ws in
+            let space = try ws.space(replacing: ["models: [add]": "models: [other]"])
+            try ws.copy(Workspace.adapters + "/other", as: "other")
             return ["search", space, "--run", ws.path("run"), "--evaluations", "1"]
         },
         BadInput("search: truncated base weights, before any run folder", file: "base/model.safetensors", absent: ["run"]) { ws in

@@ -82,8 +82,12 @@ public struct MergePlan: Sendable {
             do {
                 let source = try SourceModel.open(reference, resolve: resolve, defaultBase: base, opened: opened)
                 models.append(Model(reference: reference, path: resolve(reference), source: source))
-            } catch let error as ModelFolderError where error.message == "does not exist" && error.file == resolve(reference) {
-                throw RecipeError(file: file, path: field, "model folder \(error.file) does not exist")
+            } catch let error as ModelFolderError where error.message.hasPrefix("does not exist") {
+                // The reference's own path (or one side of BASE+ADAPTER): the recipe's field is at fault.
+                let parts = [reference] + reference.split(separator: "+").map(String.init)
+                guard parts.map(resolve).contains(error.file) else { throw error }
+                let what = error.message.contains("adapter") ? "adapter folder" : "model folder"
+                throw RecipeError(file: file, path: field, "\(what) \(error.file) does not exist")
             }
         }
         self.models = models

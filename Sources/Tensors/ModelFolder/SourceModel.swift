@@ -49,9 +49,11 @@ public struct SourceModel: Sendable {
         let parts = reference.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
         if !FileManager.default.fileExists(atPath: whole), parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty {
             let basePath = resolve(parts[0]), adapterPath = resolve(parts[1])
+            guard FileManager.default.fileExists(atPath: adapterPath) else {
+                throw ModelFolderError(file: adapterPath, "does not exist (the adapter of \(reference))")
+            }
             guard LoRAAdapter.isAdapter(adapterPath) else {
-                let what = FileManager.default.fileExists(atPath: adapterPath) ? "has no \(LoRAAdapter.configFileName)" : "does not exist"
-                throw ModelFolderError(file: adapterPath, "\(what); in \(reference), the part after + must be a PEFT LoRA adapter folder")
+                throw ModelFolderError(file: adapterPath, "has no \(LoRAAdapter.configFileName); in \(reference), the part after + must be a PEFT LoRA adapter folder")
             }
             let adapter = try LoRAAdapter(path: adapterPath)
             return try SourceModel(base: try folder(basePath), baseReference: parts[0], adapter: adapter)
