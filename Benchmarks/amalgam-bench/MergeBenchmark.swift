@@ -26,6 +26,9 @@ struct MergeBenchmark: ParsableCommand {
     @Flag(help: "Skip the mergekit comparison.")
     var skipMergekit = false
 
+    @Flag(help: "Skip the LoRA-source figures.")
+    var skipLora = false
+
     func run() throws {
         let names = ["base", "m1", "m2"]
         let generation = try Measure.seconds {
@@ -105,9 +108,73 @@ struct MergeBenchmark: ParsableCommand {
             }
             summary += row
         }
+        if !skipLora { summary += try loraFigures(peer: peer) }
         var object = JSONObject()
         for (key, value) in summary { object[key] = value }
         print(JSONValue.object(object).serialized())
+    }
+
+    /// The same base with three rank-16 adapters on every linear layer (issue 12): `amalgam merge`
+    /// reading base + adapters against mergekit-yaml on the same BASE+ADAPTER recipe (it folds each
+    /// adapter with PEFT first; `--lora-merge-dtype float32`, a fresh cache per run) and against
+    /// Amalgam merging the three adapters pre-folded into BF16 models; all end to end, same run.
+    func loraFigures(peer: String?) throws -> [(String, JSONValue)] {
+        let rank = 16
+        let adapters = (1...3).map { models + "/lora-\($0)" }
+        let folded = (1...3).map { models + "/folded-\($0)" }
+        let generation = try Measure.seconds {
+            for (i, adapter) in adapters.enumerated() {
+                try SyntheticModels.writeAdapter(.qwen2, variant: i + 1, rank: rank, base: models + "/base", to: adapter, threads: threads)
+                if !FileManager.default.fileExists(atPath: folded[i] + "/.complete") {
+                    let yaml = "merge_method: linear\nmodels:\n  - model: \(models)/base+\(adapter)\n    parameters: {weight: 1.0}\ndtype: float32\nout_dtype: bfloat16\n"
+                    let plan = try MergePlan(recipe: Recipe(yaml: yaml, file: "fold.yml"), file: "fold.yml")
+                    try MergedModelWriter(materializer: Materializer(plan: plan, threads: threads)).write(to: folded[i], replacing: true)
+                    _ = FileManager.default.createFile(atPath: folded[i] + "/.complete", contents: Data())
+                }
+            }
+        }
+        let adapterBytes = try adapters.map { try SafetensorsFile(path: $0 + "/" + LoRAAdapter.weightsFileName).fileSize }.reduce(0, +)
+        print("lora: 3 rank-\(rank) adapters on every linear layer (\(Measure.gb(Double(adapterBytes) / 1e6)) MB in all) and the same 3 folded into BF16 models (\(Measure.gb(generation)) s to generate or find)")
+        var rows: [(String, JSONValue)] = [("lora_rank", .int(rank)), ("lora_adapter_bytes", .int(adapterBytes))]
+        for method in ["task_arithmetic", "ties"] {
+            let density = method == "ties" ? ", density: 0.5" : ""
+            func recipe(_ sources: [String]) -> String {
+                "merge_method: \(method)\nbase_model: \(models)/base\nmodels:\n"
+                    + sources.map { "  - model: \($0)\n    parameters: {weight: 0.4\(density)}\n" }.joined()
+                    + "dtype: float32\nout_dtype: bfloat16\n"
+            }
+            let loraRecipe = models + "/lora-\(method).yml", foldedRecipe = models + "/folded-\(method).yml"
+            try Data(recipe(adapters.map { "\(models)/base+\($0)" }).utf8).write(to: URL(fileURLWithPath: loraRecipe))
+            try Data(recipe(folded).utf8).write(to: URL(fileURLWithPath: foldedRecipe))
+            let out = models + "/out-lora-\(method)"
+
+            // In process, to disk, with peak anonymous memory sampled.
+            let plan = try MergePlan(recipe: Recipe(contentsOf: loraRecipe), file: loraRecipe)
+            let sampler = Measure.PeakMemory()
+            let inProcess = try Measure.seconds { try MergedModelWriter(materializer: Materializer(plan: plan, threads: threads)).write(to: out, replacing: true) }
+            let peak = sampler.stop()
+            try? FileManager.default.removeItem(atPath: out)
+
+            let ours = try Measure.best(of: 2) { _ = try endToEnd([amalgamBinary(), "merge", loraRecipe, "--out", out, "--force"]) }
+            try? FileManager.default.removeItem(atPath: out)
+            let prefolded = try Measure.best(of: 2) { _ = try endToEnd([amalgamBinary(), "merge", foldedRecipe, "--out", out, "--force"]) }
+            try? FileManager.default.removeItem(atPath: out)
+            print("\(method) on adapters: end to end \(Measure.gb(ours)) s; the pre-folded models \(Measure.gb(prefolded)) s: \(Measure.gb(ours / prefolded))× (target ≤ 1.3×); in process \(Measure.gb(inProcess)) s, peak RssAnon \(Measure.gb(Double(peak) / 1e9)) GB")
+            rows += [("lora_\(method)_amalgam_e2e_s", .double(ours)), ("lora_\(method)_prefolded_e2e_s", .double(prefolded)),
+                     ("lora_\(method)_vs_prefolded", .double(ours / prefolded)), ("lora_\(method)_prefolded_target_met", .bool(ours / prefolded <= 1.3)),
+                     ("lora_\(method)_peak_rss_anon", .int(peak))]
+            if let peer {
+                let cache = NSTemporaryDirectory() + "amalgam-bench-lora-cache-" + UUID().uuidString
+                defer { try? FileManager.default.removeItem(atPath: cache) }
+                let theirs = try endToEnd([peer, loraRecipe, out, "--no-copy-tokenizer", "--no-write-model-card", "--quiet",
+                                           "--lora-merge-cache", cache, "--lora-merge-dtype", "float32"])
+                try? FileManager.default.removeItem(atPath: out)
+                print("\(method) on adapters: mergekit \(Measure.gb(theirs)) s: \(Measure.gb(theirs / ours))× faster (target ≥ 5×)")
+                rows += [("lora_\(method)_mergekit_e2e_s", .double(theirs)), ("lora_\(method)_speedup", .double(theirs / ours)),
+                         ("lora_\(method)_speedup_target_met", .bool(theirs / ours >= 5))]
+            }
+        }
+        return rows
     }
 
     func findMergekit() -> String? {

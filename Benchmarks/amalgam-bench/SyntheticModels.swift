@@ -99,3 +99,40 @@ enum SyntheticModels {
         _ = FileManager.default.createFile(atPath: marker, contents: Data())
     }
 }
+
+extension SyntheticModels {
+    /// The linear layers a LoRA adapter targets: every projection of the blocks.
+    static let linearModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+    /// Writes a PEFT LoRA adapter `variant` of rank `rank` on every linear layer of `shape`
+    /// (BF16, as PEFT saves an adapter trained on a BF16 base; lora_alpha = 2·rank) into `folder`,
+    /// unless a complete copy is there.
+    static func writeAdapter(_ shape: Shape = .qwen2, variant: Int, rank: Int, base: String, to folder: String, threads: Int) throws {
+        let marker = folder + "/.complete"
+        if FileManager.default.fileExists(atPath: marker) { return }
+        try? FileManager.default.removeItem(atPath: folder)
+        var specs: [TensorSpec] = []
+        for spec in try shape.tensors() where spec.shape.count == 2 && linearModules.contains(where: { spec.name.hasSuffix(".\($0).weight") }) {
+            let module = LoRAAdapter.keyPrefix + spec.name.dropLast(".weight".count)
+            specs.append(TensorSpec(name: module + ".lora_A.weight", dtype: .bf16, shape: [rank, spec.shape[1]]))
+            specs.append(TensorSpec(name: module + ".lora_B.weight", dtype: .bf16, shape: [spec.shape[0], rank]))
+        }
+        let staging = try StagingDirectory(destination: folder)
+        let writer = try SafetensorsWriter(directory: staging.path, layout: SafetensorsLayout(tensors: specs))
+        for (t, spec) in specs.enumerated() {
+            let values = (0..<spec.elementCount).map { uniform(UInt64(200 + variant), UInt64(t), UInt64($0)) * 0.02 }
+            try values.withUnsafeBufferPointer { try writer.write(spec.name, values: $0, threads: threads) }
+        }
+        try writer.finish()
+        try FileManager.default.moveItem(atPath: staging.path + "/model.safetensors", toPath: staging.path + "/" + LoRAAdapter.weightsFileName)
+        let config = JSONObject([
+            "peft_type": .string("LORA"), "task_type": .string("CAUSAL_LM"), "base_model_name_or_path": .string(base),
+            "r": .number(JSONNumber(rank)), "lora_alpha": .number(JSONNumber(2 * rank)), "lora_dropout": .number(JSONNumber(0)),
+            "target_modules": .array(linearModules.map(JSONValue.string)), "bias": .string("none"), "fan_in_fan_out": .bool(false),
+            "use_rslora": .bool(false), "use_dora": .bool(false), "inference_mode": .bool(true),
+        ])
+        try Data((JSONValue.object(config).serialized(indent: 2) + "\n").utf8).write(to: URL(fileURLWithPath: staging.path + "/" + LoRAAdapter.configFileName))
+        try staging.commit(replacing: true)
+        _ = FileManager.default.createFile(atPath: marker, contents: Data())
+    }
+}

@@ -583,6 +583,11 @@ extension BadInput {
     // MARK: init
 
     static let initialize: [BadInput] = [
+        BadInput("init: an adapter of another base", file: "other", absent: ["space.yaml"]) { ws in
+            try ws.models()
+            try ws.copy(Workspace.adapters + "/other", as: "other")
+            return ["init", "--base", ws.path("base"), "--models", ws.path("other"), "--out", ws.path("space.yaml")]
+        },
         BadInput("init: a fitness file with tasks: []", file: "fitness.yaml", field: "tasks", absent: ["space.yaml"]) { ws in
             try ws.models()
             return ["init", "--base", ws.path("base"), "--models", ws.path("add"), "--fitness", try ws.fitness("tasks: []\n"), "--out", ws.path("space.yaml")]
