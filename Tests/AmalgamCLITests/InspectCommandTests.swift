@@ -33,6 +33,22 @@ import Testing
         #expect((object?["tensors"] as? [Any])?.count == 21)
     }
 
+    /// An adapter: its rank and scale (rank_pattern and rsLoRA here), what it updates, and its base.
+    @Test func anAdapterIsDescribedWithItsBase() throws {
+        let adapter = "Tests/MergingTests/Fixtures/lora/adapters/b"
+        let result = try CLI.run(["inspect", adapter])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("adapter       PEFT LoRA, r 8, lora_alpha 4.0000 (scale 1.4142, rsLoRA); ranks 2, 8 by rank_pattern"), "\(result.stdout)")
+        #expect(result.stdout.contains("updates       9 tensors by s·B·A"))
+        #expect(result.stdout.contains("base          Tests/MergingTests/Fixtures/models/base (the adapter fits it)"))
+        #expect(result.stdout.contains("evaluate      yes (built-in llama forward pass)"))
+        let named = try CLI.run(["inspect", "zoo/base+Tests/MergingTests/Fixtures/lora/adapters/c", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(named.stdout.utf8)) as? [String: Any], "\(named.stderr)")
+        #expect(object["replaced_tensors"] as? Int == 7 && object["updated_tensors"] as? Int == 12)
+        #expect(object["can_merge"] as? Bool == false, "an adapter of another base: \(object)")
+        #expect((object["base"] as? String)?.contains("whose hidden_size is 104, but it is applied to zoo/base, whose hidden_size is 128: the adapter was trained on another model") == true, "\(object)")
+    }
+
     /// Each damaged input: exit 1, nothing on stdout, one line on stderr naming the file and problem.
     @Test(arguments: [
         ([UInt8]([1, 2]), "is 2 bytes long, too short for a safetensors header"),
