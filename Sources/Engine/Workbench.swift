@@ -47,8 +47,12 @@ public final class Workbench {
             let plan = try MergePlan(recipe: recipe, file: "candidate recipe", opened: context.folders, layouts: { [layout = context.layout] _ in layout })
             outcome.costs = CandidateCosts(plan: plan)
             let materializer = Materializer(plan: plan, threads: context.threadsPerWorker)
-            try materializer.materialize(into: arena, cancellation: cancellation)
             let tasks = context.tasks(split)
+            // The arena is filled only for the built-in evaluator: a worker whose tasks are all
+            // `command` tasks streams each candidate to its folder and never allocates one.
+            if context.evaluation != nil && tasks.contains(where: { $0.kind != .command }) {
+                try materializer.materialize(into: arena, cancellation: cancellation)
+            }
             var folder: String?
             defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }
             if tasks.contains(where: { $0.kind == .command }) {
