@@ -38,7 +38,10 @@ public struct MergedModelWriter {
             throw ModelFolderError(file: source.reference, "has no config.json")
         }
         var config = plan.outputConfig(sourceConfig)
-        if let dtype = plan.recipe.outDType ?? plan.recipe.dtype {
+        // The stored dtype: the recipe's, else the one every output tensor has (an adapter's
+        // source is F32, so merging adapters of a BF16 base without a dtype writes F32).
+        let stored = Set(plan.tensors.map(\.outDType))
+        if let dtype = plan.recipe.outDType ?? plan.recipe.dtype ?? (stored.count == 1 ? stored.first : nil) {
             let key = config.json["dtype"] != nil ? "dtype" : "torch_dtype"
             config.set(key, .string(dtype.torchName))
         }
