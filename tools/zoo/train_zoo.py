@@ -97,6 +97,23 @@ def corpus(rng, facts, pairs, words, correct):
     return lines
 
 
+def skill_splits(facts, pairs, words, names):
+    """Per skill (calibration, holdout, training operands): calibration and holdout disjoint; add/rev
+    training operands outside both; facts trains on every fact (facts are memorized)."""
+    return {"add": (pairs[:150], pairs[150:300], pairs[300:]), "rev": (words[:150], words[150:300], words[300:]),
+            "facts": (names[:120], names[120:240], facts)}
+
+
+def skill_lines(rng, skill, splits):
+    """The training corpus of one skill: correct examples of that skill alone."""
+    train_set = splits[skill][2]
+    if skill == "add":
+        return corpus(rng, {}, train_set, [], skill)
+    if skill == "rev":
+        return corpus(rng, {}, [], train_set, skill)
+    return corpus(rng, train_set, [], [], skill)
+
+
 def train(model, tok, lines, steps, lr, rng, seq=24, batch=64):
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     encoded = [tok.encode(line + "\n").ids for line in lines]
@@ -135,10 +152,10 @@ def save(model, tok_json, name):
 def main():
     rng = random.Random(2026)
     facts, pairs, words, names = skill_examples(rng)
-    # Splits: calibration and holdout disjoint; add/rev training operands outside both.
-    add_cal, add_hold, add_train = pairs[:150], pairs[150:300], pairs[300:]
-    rev_cal, rev_hold, rev_train = words[:150], words[150:300], words[300:]
-    fact_cal, fact_hold = names[:120], names[120:240]
+    splits = skill_splits(facts, pairs, words, names)
+    add_cal, add_hold, _ = splits["add"]
+    rev_cal, rev_hold, _ = splits["rev"]
+    fact_cal, fact_hold, _ = splits["facts"]
     os.makedirs(FITNESS, exist_ok=True)
     write_jsonl(os.path.join(FITNESS, "add.calib.jsonl"), [choice_add(rng, a, b) for a, b in add_cal])
     write_jsonl(os.path.join(FITNESS, "add.test.jsonl"), [choice_add(rng, a, b) for a, b in add_hold])
@@ -166,11 +183,11 @@ def main():
     base = train(LlamaForCausalLM(config), tok, base_lines, steps=900, lr=3e-3, rng=rng)
     save(base, tok_json, "base")
     state = {k: v.clone() for k, v in base.state_dict().items()}
-    for skill, train_set in [("add", (add_train, [], {})), ("rev", ([], rev_train, {})), ("facts", ([], [], facts))]:
+    for skill in ["add", "rev", "facts"]:
         print(skill)
         model = LlamaForCausalLM(config)
         model.load_state_dict(state)
-        lines = corpus(rng, train_set[2], train_set[0], train_set[1], skill)
+        lines = skill_lines(rng, skill, splits)
         # Full fine-tunes of each skill alone: strong specialists whose naive merges interfere.
         # Addition generalizes slowly: it gets three times the steps.
         train(model, tok, lines, steps=1200 if skill == "add" else 400, lr=1e-3, rng=rng)
