@@ -2,8 +2,8 @@ import Archive
 import Foundation
 import Testing
 
-/// Searches on other families than Llama (zoo/gemma2-tiny, zoo/qwen3-tiny) crash and resume as the
-/// demo does (DESIGN.md §4): a 16-evaluation search killed by `AMALGAM_FAILPOINT=after-commit:N`
+/// Searches on other families than Llama (zoo/gemma2-tiny, zoo/qwen3-tiny) and on LoRA adapters
+/// (zoo/lora, `search-spaces/demo-lora.yaml`) crash and resume as the demo does (DESIGN.md §4): a 16-evaluation search killed by `AMALGAM_FAILPOINT=after-commit:N`
 /// and resumed finishes with every evaluation done once and the archive of the uninterrupted run
 /// (same space, seed and workers). The task files are cut to their first 40 examples, as in
 /// `SignalSoakTests`. A whole run makes about 40 commits (fewer when genomes that drop every layer
@@ -17,7 +17,7 @@ import Testing
 
     static let evaluations = 16
 
-    @Test(arguments: ["gemma2-tiny", "qwen3-tiny"])
+    @Test(arguments: ["gemma2-tiny", "qwen3-tiny", "demo-lora"])
     func crashedAndResumedRunEqualsTheUninterruptedOne(_ name: String) throws {
         var seed = TestSeed("FamilySearchResumeTests \(name)")
         let commit = Int.random(in: 1...30, using: &seed)
