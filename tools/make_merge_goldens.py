@@ -199,6 +199,107 @@ models:
   - model: {M('c')}
 dtype: float32
 """,
+        "sce": f"""merge_method: sce
+base_model: {M('base')}
+models:
+  - model: {M('a')}
+  - model: {M('b')}
+  - model: {M('c')}
+parameters:
+  select_topk: 0.4
+dtype: float32
+""",
+        "sce_all": f"""merge_method: sce
+base_model: {M('base')}
+models:
+  - model: {M('a')}
+  - model: {M('b')}
+dtype: float32
+""",
+        "multislerp": f"""merge_method: multislerp
+base_model: {M('base')}
+models:
+  - model: {M('a')}
+    parameters: {{weight: 0.5}}
+  - model: {M('b')}
+    parameters: {{weight: [0.2, 0.4]}}
+  - model: {M('c')}
+    parameters: {{weight: 0.3}}
+dtype: float32
+""",
+        "multislerp_nobase": f"""merge_method: multislerp
+models:
+  - model: {M('a')}
+    parameters: {{weight: 0.5}}
+  - model: {M('c')}
+    parameters: {{weight: 0.7}}
+parameters:
+  normalize_weights: false
+  eps: 1e-6
+dtype: float32
+""",
+        "karcher": f"""merge_method: karcher
+models:
+  - model: {M('a')}
+  - model: {M('b')}
+  - model: {M('c')}
+dtype: float32
+""",
+        "karcher_base": f"""merge_method: karcher
+base_model: {M('base')}
+models:
+  - model: {M('a')}
+  - model: {M('b')}
+parameters:
+  max_iter: 3
+  tol: 1e-6
+dtype: float32
+""",
+        "nearswap": f"""merge_method: nearswap
+base_model: {M('base')}
+models:
+  - model: {M('a')}
+parameters:
+  t: [0.002, 0.008]
+dtype: float32
+""",
+        "arcee_fusion": f"""merge_method: arcee_fusion
+base_model: {M('base')}
+models:
+  - model: {M('b')}
+dtype: float32
+""",
+        "ram": f"""merge_method: ram
+base_model: {M('base')}
+models:
+  - model: {M('a')}
+  - model: {M('b')}
+  - model: {M('c')}
+parameters:
+  epsilon: 0.01
+dtype: float32
+""",
+        "ramplus_tl": f"""merge_method: ramplus_tl
+base_model: {M('base')}
+models:
+  - model: {M('a')}
+  - model: {M('b')}
+  - model: {M('c')}
+parameters:
+  epsilon: 0.012
+  r: 0.3
+  alpha: 4
+dtype: float32
+""",
+        "ramplus_tl_defaults": f"""merge_method: ramplus_tl
+base_model: {M('base')}
+models:
+  - model: {M('a')}
+  - model: {M('b')}
+parameters:
+  epsilon: 0.008
+dtype: float32
+""",
         "passthrough": f"""merge_method: passthrough
 slices:
   - sources:
