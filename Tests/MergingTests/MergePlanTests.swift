@@ -31,6 +31,35 @@ import Testing
         }
     }
 
+    /// mergekit's input contracts of the newer methods, checked per tensor before any arithmetic.
+    @Test func newerMethodsCheckTheirInputs() throws {
+        let m = Self.m
+        for method in ["nearswap", "arcee_fusion"] {
+            let t = method == "nearswap" ? "\nparameters: {t: 0.01}" : ""
+            try expectPlanError("merge_method: \(method)\nbase_model: \(m)/base\nmodels:\n  - model: \(m)/a\n  - model: \(m)/b" + t) {
+                ($0 as? RecipeError)?.message == "tensor 'model.embed_tokens.weight': \(method) needs exactly two models, the base and one other (got 3 inputs)"
+            }
+        }
+        try expectPlanError("merge_method: multislerp\nbase_model: \(m)/base\nmodels:\n  - model: \(m)/base") {
+            ($0 as? RecipeError)?.message == "tensor 'model.embed_tokens.weight': multislerp needs at least one model besides the optional base (got 0)"
+        }
+        try expectPlanError("merge_method: multislerp\nmodels:\n  - model: \(m)/a\n  - {model: \(m)/b, parameters: {weight: 1}}") {
+            ($0 as? RecipeError)?.message == "missing required parameter weight for \(m)/a.model.embed_tokens.weight"
+        }
+        try expectPlanError("merge_method: karcher\nmodels: [{model: \(m)/a}, {model: \(m)/b}]\nparameters: {max_iter: [1, 4]}") {
+            // Layer 1 of 3 interpolates to 2.5 (mergekit's pydantic refuses it as an int too).
+            ($0 as? RecipeError)?.path == "max_iter" && ($0 as? RecipeError)?.message.hasPrefix("model.layers.1.") == true
+                && ($0 as? RecipeError)?.message.hasSuffix(": expected a whole number") == true
+        }
+        let zeroSum = try Fixture.plan(Fixture.recipe(yaml: "merge_method: multislerp\nmodels:\n  - {model: \(m)/a, parameters: {weight: 1}}\n  - {model: \(m)/b, parameters: {weight: -1}}"))
+        #expect(performing: { try Fixture.merge(zeroSum) }, throws: {
+            ($0 as? RecipeError)?.message == "tensor 'model.embed_tokens.weight': multislerp's weights sum to 0, which normalize_weights divides by"
+        })
+        // karcher takes a base given anyway as one more input, as mergekit does.
+        let plan = try Fixture.plan(Fixture.recipe(yaml: "merge_method: karcher\nbase_model: \(m)/base\nmodels: [{model: \(m)/a}]"))
+        #expect(plan.tensors.allSatisfy { $0.inputs.count == 2 })
+    }
+
     @Test func dellaEpsilonBounds() throws {
         try expectPlanError("merge_method: della\nbase_model: \(Self.m)/base\nmodels:\n  - {model: \(Self.m)/a, parameters: {weight: 1, density: 0.2, epsilon: 0.3}}") {
             ($0 as? RecipeError)?.message.contains("della needs density ± epsilon inside (0, 1), got density 0.2 and epsilon 0.3") == true

@@ -94,7 +94,7 @@ import Testing
         expectError("merge_method: ties\nbase_model: b\nmodels:\n  - model: a\nparameters: {normalize: 3}", path: "parameters.normalize",
                     "expected true or false, found 3")
         expectError("merge_method: frankenstein\nmodels: [{model: a}]", path: "merge_method",
-                    "unknown method \"frankenstein\" (supported: linear, task_arithmetic, ties, dare_linear, dare_ties, della, della_linear, breadcrumbs, breadcrumbs_ties, slerp, nuslerp, model_stock, passthrough)")
+                    "unknown method \"frankenstein\" (supported: linear, task_arithmetic, ties, dare_linear, dare_ties, della, della_linear, breadcrumbs, breadcrumbs_ties, slerp, nuslerp, model_stock, passthrough, sce, multislerp, karcher, nearswap, arcee_fusion, ram, ramplus_tl)")
         expectError("merge_method: ties\nmodels: [{model: a}]", path: "base_model", "ties needs a base_model")
         expectError("merge_method: linear\nmodels: [{model: a}]\ndtype: float8", path: "dtype", "unknown dtype \"float8\" (float32, float16 or bfloat16)")
         expectError("merge_method: passthrough\nslices:\n  - sources:\n      - {model: a, layer_range: [3, 1]}", path: "slices[0].sources[0].layer_range",
@@ -109,6 +109,38 @@ import Testing
         #expect(try parse("merge_method: linear\nmodels: [{model: base+lora}]").models?.first?.model == "base+lora")
         #expect(try parse("merge_method: linear\nmodels: [{model: {model: {path: base}, lora: {path: lora}}}]").models?.first?.model == "base+lora")
         #expect(try parse("merge_method: linear\nmodels: [{model: {model: base, lora: lora}}]").models?.first?.model == "base+lora")
+    }
+
+    /// mergekit 0.1.5's parameters of the methods added after the first thirteen, with their
+    /// defaults and the ranges Amalgam checks before any model is opened.
+    @Test func newerMethodsTakeMergekitsParameters() throws {
+        func names(_ method: MergeMethod) -> [String] { method.parameters.map(\.name) }
+        #expect(names(.sce) == ["int8_mask", "select_topk"])
+        #expect(names(.multislerp) == ["weight", "normalize_weights", "eps"])
+        #expect(names(.karcher) == ["max_iter", "tol"])
+        #expect(names(.nearswap) == ["t"] && MergeMethod.nearswap.parameters[0].required)
+        #expect(names(.arceeFusion).isEmpty)
+        #expect(names(.ram) == ["epsilon"] && names(.ramplusTL) == ["r", "alpha", "epsilon"])
+        #expect(MergeMethod.ramplusTL.parameters.map(\.defaultValue) == [.number(0.1), .number(0.2), .number(1e-5)])
+        #expect(MergeMethod.karcher.basePolicy == .ignored && MergeMethod.multislerp.basePolicy == .optional)
+        for method in [MergeMethod.sce, .nearswap, .arceeFusion, .ram, .ramplusTL] { #expect(method.basePolicy == .required) }
+
+        let recipe = try parse("merge_method: karcher\nmodels: [{model: a}, {model: b}]\nparameters: {max_iter: 4, tol: 1e-6}")
+        #expect(try parse(recipe.yaml) == recipe)
+        expectError("merge_method: karcher\nmodels: [{model: a}]\nparameters: {max_iter: 2.5}", path: "parameters.max_iter",
+                    "expected a whole number, found 2.5")
+        expectError("merge_method: karcher\nmodels: [{model: a}]\nparameters: {tol: -1}", path: "parameters.tol", "-1 is outside [0, ∞)")
+        expectError("merge_method: sce\nbase_model: b\nmodels: [{model: a}]\nparameters: {select_topk: 1.5}", path: "parameters.select_topk",
+                    "1.5 is outside [0, 1]")
+        expectError("merge_method: sce\nbase_model: b\nmodels:\n  - model: a\n    parameters: {weight: 1}", path: "models[0].parameters.weight",
+                    "sce has no parameter 'weight' (it takes int8_mask, select_topk)")
+        expectError("merge_method: nearswap\nbase_model: b\nmodels: [{model: a}]\nparameters: {t: -0.1}", path: "parameters.t", "-0.1 is outside [0, ∞)")
+        // nearswap's t is a distance, not slerp's factor in [0, 1].
+        #expect(try parse("merge_method: nearswap\nbase_model: b\nmodels: [{model: a}]\nparameters: {t: 2}").parameters["t"] == .scalar(.number(2)))
+        expectError("merge_method: ram\nmodels: [{model: a}]", path: "base_model", "ram needs a base_model")
+        expectError("merge_method: arcee_fusion\nmodels: [{model: a}]\nparameters: {t: 1}", path: "parameters.t",
+                    "arcee_fusion has no parameter 't' (it takes none)")
+        expectError("merge_method: multislerp\nmodels: [{model: a}]\nparameters: {eps: -1e-3}", path: "parameters.eps", "-0.001 is outside [0, ∞)")
     }
 
     @Test func mergekitFeaturesOutsideTheSubsetAreRefused() {

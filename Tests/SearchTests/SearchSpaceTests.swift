@@ -45,6 +45,10 @@ import Testing
         ("methods: [ties, mystery]\n", "methods[1]", "is not a merge method"),
         ("methods: passthrough\n", "methods", "nothing to search"),
         ("methods: slerp\n", "methods", "exactly one model"),
+        ("methods: [ties, nearswap]\n", "methods[1]", "nearswap merges exactly one model with the base"),
+        ("methods: arcee_fusion\n", "methods", "exactly one model"),
+        ("methods: [ram]\ngenes: {epsilon: [0, 0.1]}\n", "genes.epsilon", "no method of this space uses epsilon"),
+        ("methods: sce\ngenes: {select_topk: [0.5, 2]}\n", "genes.select_topk", "[0, 1]"),
         ("genes: {weight: [1, 0]}\n", "genes.weight", "low ≤ high"),
         ("genes: {density: [0, 1]}\n", "genes.density", "(0, 1]"),
         ("genes: {t: [0, 1]}\n", "genes.t", "no method of this space uses t"),
@@ -107,7 +111,8 @@ import Testing
     }
 
     /// Every method's centre recipe reads back as the same recipe and plans against the zoo.
-    @Test(arguments: ["ties", "dare_ties", "dare_linear", "task_arithmetic", "linear", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear", "model_stock"])
+    @Test(arguments: ["ties", "dare_ties", "dare_linear", "task_arithmetic", "linear", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear", "model_stock",
+                      "sce", "multislerp", "karcher", "ram", "ramplus_tl"])
     func centreRecipesPlan(_ method: String) throws {
         for layout in ["", "layer_granularity: 2\nfilters: [self_attn, mlp]\nlayers: {drop: true}\n"] {
             let codec = try codec(SearchSpaceTests.minimal + "methods: [\(method)]\n" + layout)
@@ -133,6 +138,39 @@ import Testing
         let nuslerp = try codec.decode([1, 0.25])
         #expect(nuslerp.recipe.models?.map { $0.parameters["weight"] } == [.scalar(.number(0.7)), .scalar(.number(0.3))])
         for candidate in [slerp, nuslerp] { _ = try MergePlan(recipe: candidate.recipe, file: SearchSpaceTests.root + "/x.yml") }
+    }
+
+    /// The genes of the newer methods: sce's select_topk, ramplus_tl's r and alpha (shared), and
+    /// multislerp's per-model weight; karcher and ram have none and karcher merges the fine-tunes alone.
+    @Test func newerMethodsTakeTheirGenes() throws {
+        let codec = try codec(SearchSpaceTests.minimal + "methods: [sce, ramplus_tl, multislerp, karcher, ram]\ngenes: {select_topk: [0.2, 0.6], alpha: [0, 1]}\n")
+        // method, weight × 2 models, select_topk, r, alpha.
+        #expect(codec.dimension == 6)
+        #expect(codec.slots.map { codec.label($0) } == ["method", "weight[g0,add]", "weight[g0,rev]", "select_topk[g0]", "r[g0]", "alpha[g0]"])
+        let file = SearchSpaceTests.root + "/x.yml"
+        let sce = try codec.decode([0, 0.5, 0.5, 0.25, 0.5, 0.5])
+        #expect(sce.recipe.parameters["select_topk"] == .scalar(.number(0.3)) && sce.recipe.baseModel != nil)
+        #expect(sce.recipe.models?.allSatisfy { $0.parameters.entries.isEmpty } == true)
+        let ramplus = try codec.decode([1, 0.5, 0.5, 0.25, 0.5, 0.25])
+        #expect(ramplus.recipe.parameters["r"] == .scalar(.number(0.25)) && ramplus.recipe.parameters["alpha"] == .scalar(.number(0.25)))
+        let multislerp = try codec.decode([2, 0.2, 0.8, 0.25, 0.5, 0.25])
+        #expect(multislerp.recipe.models?.map { $0.parameters["weight"] } == [.scalar(.number(0.2)), .scalar(.number(0.8))])
+        #expect(multislerp.recipe.parameters.entries.isEmpty && multislerp.recipe.baseModel != nil)
+        let karcher = try codec.decode([3, 0.2, 0.8, 0.25, 0.5, 0.25])
+        #expect(karcher.recipe.baseModel == nil && karcher.recipe.models?.count == 2)
+        #expect(try codec.decode([4, 0.2, 0.8, 0.9, 0.1, 0.3]).recipe.parameters.entries.isEmpty)
+        for candidate in [sce, ramplus, multislerp, karcher] { _ = try MergePlan(recipe: candidate.recipe, file: file) }
+    }
+
+    /// nearswap's threshold is its own gene (a distance, not slerp's t) and becomes the recipe's t.
+    @Test func nearswapTakesItsThresholdFromTheGenome() throws {
+        let codec = try codec("base_model: ../zoo/base\nmodels: [../zoo/add]\nfitness: ../fitness/demo.yaml\nmethods: [nearswap, arcee_fusion, slerp]\n")
+        #expect(codec.slots.map { codec.label($0) } == ["method", "t[g0]", "threshold[g0]"])
+        let nearswap = try codec.decode([0, 0.9, 0.5])
+        #expect(nearswap.recipe.parameters["t"] == .scalar(.number(0.005)))
+        let fusion = try codec.decode([1, 0.9, 0.5])
+        #expect(fusion.recipe.parameters.entries.isEmpty && fusion.recipe.models?.count == 1)
+        for candidate in [nearswap, fusion] { _ = try MergePlan(recipe: candidate.recipe, file: SearchSpaceTests.root + "/x.yml") }
     }
 
     @Test func inactiveGenesDoNotChangeTheRecipe() throws {

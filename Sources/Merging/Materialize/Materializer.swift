@@ -36,7 +36,7 @@ public struct Materializer: Sendable {
         }
         guard let base = out.baseAddress, tensor.elementCount > 0 else { return }
         let context = MergeContext(tensor: tensor, sources: sources, threads: threads, seed: seed)
-        let kernel = makeKernel(plan.recipe.mergeMethod, context: context)
+        let kernel = try makeKernel(plan.recipe.mergeMethod, context: context, recipeFile: plan.file)
         nonisolated(unsafe) let destination = base
         context.forEachChunk(extra: kernel.extraBuffers) { chunk, range, scratch in
             kernel.combine(chunk: chunk, range: range, scratch: scratch, out: destination + range.lowerBound)

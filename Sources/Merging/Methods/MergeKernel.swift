@@ -16,6 +16,15 @@ extension MergePlan.Input {
 }
 
 extension MergePlan.OutputTensor {
+    /// The base input's index, nil when the tensor has none.
+    var baseInput: Int? { inputs.firstIndex { $0.isBase } }
+
+    /// Every input but the base, in input order.
+    var nonBaseInputs: [Int] {
+        let base = baseInput
+        return inputs.indices.filter { $0 != base }
+    }
+
     func number(_ name: String) -> Double? {
         if case .number(let value)? = parameters[name] { return value }
         return nil
@@ -27,8 +36,9 @@ extension MergePlan.OutputTensor {
     }
 }
 
-/// The kernel for `method` on the context's tensor.
-func makeKernel(_ method: MergeMethod, context: MergeContext) -> any MergeKernel {
+/// The kernel for `method` on the context's tensor. Throws when the inputs admit no result
+/// (multislerp's zero mean), naming `recipeFile`.
+func makeKernel(_ method: MergeMethod, context: MergeContext, recipeFile: String) throws(RecipeError) -> any MergeKernel {
     if context.tensor.passthrough { return PassthroughKernel(context: context) }
     switch method.family {
     case .taskArithmetic(let traits):
@@ -38,6 +48,12 @@ func makeKernel(_ method: MergeMethod, context: MergeContext) -> any MergeKernel
     case .nuslerp: return NuslerpKernel(context: context)
     case .modelStock: return ModelStockKernel(context: context)
     case .passthrough: return PassthroughKernel(context: context)
+    case .sce: return SceKernel(context: context)
+    case .multislerp: return try MultislerpKernel(context: context, recipeFile: recipeFile)
+    case .karcher: return KarcherKernel(context: context)
+    case .nearswap: return NearswapKernel(context: context)
+    case .arceeFusion: return ArceeFusionKernel(context: context)
+    case .ram(let plus): return RamKernel(context: context, plus: plus)
     }
 }
 

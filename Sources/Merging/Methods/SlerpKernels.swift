@@ -10,7 +10,7 @@ struct SlerpKernel: MergeKernel {
     var extraBuffers: Int { 0 }
 
     init(context: MergeContext) {
-        base = context.tensor.inputs.firstIndex { $0.isBase } ?? 0
+        base = context.tensor.baseInput ?? 0
         other = base == 0 ? 1 : 0
         let (b, o) = (base, other)
         let stats = VectorStatistics(context: context, grouping: .whole, series: 2, extra: 0) { _, scratch in
@@ -53,9 +53,8 @@ struct NuslerpKernel: MergeKernel {
 
     init(context: MergeContext) {
         let inputs = context.tensor.inputs
-        let baseIndex = inputs.firstIndex { $0.isBase }
-        base = baseIndex
-        let others = inputs.indices.filter { $0 != baseIndex }
+        base = context.tensor.baseInput
+        let others = context.tensor.nonBaseInputs
         first = others[0]
         second = others[1]
         let w0 = inputs[first].number("weight") ?? 0, w1 = inputs[second].number("weight") ?? 0
@@ -116,10 +115,8 @@ struct ModelStockKernel: MergeKernel {
     var extraBuffers: Int { 0 }
 
     init(context: MergeContext) {
-        let inputs = context.tensor.inputs
-        let baseIndex = inputs.firstIndex { $0.isBase } ?? 0
-        base = baseIndex
-        others = inputs.indices.filter { $0 != baseIndex }
+        base = context.tensor.baseInput ?? 0
+        others = context.tensor.nonBaseInputs
         rowLength = context.rowLength
         let (b, o) = (base, others)
         let count = others.count

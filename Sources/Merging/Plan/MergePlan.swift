@@ -283,6 +283,8 @@ private struct Planner {
             let onlyBase = present.count == 1 && present[0].model == baseIndex
             switch method {
             case .slerp where present.count == 1, .nuslerp where present.count == 1: passthrough = true
+            // mergekit's PASSTHROUGH_SINGLETON (arcee_fusion) and PASSTHROUGH_BASE_SINGLETON (nearswap).
+            case .arceeFusion where present.count == 1, .nearswap where onlyBase: passthrough = true
             case .modelStock where present.count < 3:
                 if onlyBase { passthrough = true } else { return nil }
             default: break
@@ -362,6 +364,9 @@ private struct Planner {
                 switch parameter.kind {
                 case .number:
                     guard let n = number(value) else { throw fail(parameter.name, "\(location): expected a number") }
+                    values[parameter.name] = .number(n)
+                case .integer:
+                    guard let n = number(value), n == n.rounded() else { throw fail(parameter.name, "\(location): expected a whole number") }
                     values[parameter.name] = .number(n)
                 case .bool:
                     values[parameter.name] = value

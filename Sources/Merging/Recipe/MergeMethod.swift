@@ -14,6 +14,13 @@ public enum MergeMethod: String, Sendable, CaseIterable, Codable {
     case nuslerp
     case modelStock = "model_stock"
     case passthrough
+    case sce
+    case multislerp
+    case karcher
+    case nearswap
+    case arceeFusion = "arcee_fusion"
+    case ram
+    case ramplusTL = "ramplus_tl"
 
     /// Which inputs a parameter is resolved for (mergekit's `ParameterScope`).
     public enum Scope: Sendable {
@@ -25,7 +32,8 @@ public enum MergeMethod: String, Sendable, CaseIterable, Codable {
         case nonBase
     }
 
-    public enum Kind: Sendable { case number, bool }
+    /// `integer`: a number that must be whole (mergekit's `int` parameters, karcher's `max_iter`).
+    public enum Kind: Sendable { case number, integer, bool }
 
     public struct Parameter: Sendable {
         public let name: String
@@ -67,6 +75,13 @@ public enum MergeMethod: String, Sendable, CaseIterable, Codable {
         case nuslerp
         case modelStock
         case passthrough
+        case sce
+        case multislerp
+        case karcher
+        case nearswap
+        case arceeFusion
+        /// RAM, or RAM+ (tensor-local) when `plus`.
+        case ram(plus: Bool)
     }
 
     public var family: Family {
@@ -87,6 +102,13 @@ public enum MergeMethod: String, Sendable, CaseIterable, Codable {
         case .nuslerp: .nuslerp
         case .modelStock: .modelStock
         case .passthrough: .passthrough
+        case .sce: .sce
+        case .multislerp: .multislerp
+        case .karcher: .karcher
+        case .nearswap: .nearswap
+        case .arceeFusion: .arceeFusion
+        case .ram: .ram(plus: false)
+        case .ramplusTL: .ram(plus: true)
         }
     }
 
@@ -121,16 +143,28 @@ public enum MergeMethod: String, Sendable, CaseIterable, Codable {
                     p("nuslerp_flatten", .shared, .bool, .bool(true))]
         case .modelStock: return [p("filter_wise", .shared, .bool, .bool(false))]
         case .passthrough: return [p("scale", .input, .number, nil)]
+        case .sce: return [p("int8_mask", .shared, .bool, .bool(false)), p("select_topk", .shared, .number, .number(1))]
+        case .multislerp:
+            return [p("weight", .nonBase, .number, nil, required: true),
+                    p("normalize_weights", .shared, .bool, .bool(true)),
+                    p("eps", .shared, .number, .number(1e-8))]
+        case .karcher: return [p("max_iter", .shared, .integer, .number(10)), p("tol", .shared, .number, .number(1e-5))]
+        case .nearswap: return [p("t", .shared, .number, nil, required: true)]
+        case .arceeFusion: return []
+        case .ram(let plus):
+            let epsilon = p("epsilon", .shared, .number, .number(1e-5))
+            return plus ? [p("r", .shared, .number, .number(0.1)), p("alpha", .shared, .number, .number(0.2)), epsilon] : [epsilon]
         }
     }
 
-    /// Whether a base model must be given (the task-arithmetic family, slerp, model_stock),
-    /// may be given (nuslerp), or is not used.
+    /// Whether a base model must be given (the task-arithmetic family, slerp, model_stock, sce,
+    /// nearswap, arcee_fusion, ram), may be given (nuslerp, multislerp), or is not used (linear,
+    /// passthrough, karcher: a base given anyway is one more input to them).
     public var basePolicy: BasePolicy {
         switch family {
-        case .taskArithmetic, .slerp, .modelStock: .required
-        case .nuslerp: .optional
-        case .linear, .passthrough: .ignored
+        case .taskArithmetic, .slerp, .modelStock, .sce, .nearswap, .arceeFusion, .ram: .required
+        case .nuslerp, .multislerp: .optional
+        case .linear, .passthrough, .karcher: .ignored
         }
     }
 
@@ -149,7 +183,11 @@ public enum MergeMethod: String, Sendable, CaseIterable, Codable {
             return count < 3 ? "model_stock needs the base and at least two other models (got \(count) inputs)" : nil
         case .passthrough:
             return count != 1 ? "passthrough takes exactly one model per slice (got \(count)); use slices to stack layers" : nil
-        case .linear, .taskArithmetic:
+        case .nearswap, .arceeFusion:
+            return count != 2 || !hasBase ? "\(rawValue) needs exactly two models, the base and one other (got \(count) inputs)" : nil
+        case .multislerp:
+            return nonBase < 1 ? "multislerp needs at least one model besides the optional base (got \(nonBase))" : nil
+        case .linear, .taskArithmetic, .sce, .karcher, .ram:
             return nil
         }
     }

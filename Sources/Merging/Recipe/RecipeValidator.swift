@@ -42,14 +42,20 @@ struct RecipeValidator {
         switch parameter.kind {
         case .bool:
             guard case .bool = scalar else { throw RecipeError(file: file, path: path, "expected true or false, found \(describeScalar(scalar))") }
-        case .number:
+        case .number, .integer:
             guard let value = number(scalar) else { throw RecipeError(file: file, path: path, "expected a number, found \(describeScalar(scalar))") }
             guard value.isFinite else { throw RecipeError(file: file, path: path, "\(value) is not a finite number") }
+            if parameter.kind == .integer, value != value.rounded() {
+                throw RecipeError(file: file, path: path, "expected a whole number, found \(format(value))")
+            }
+            let nonNegative = (0...Double.greatestFiniteMagnitude, "[0, ∞)")
             let range: (ClosedRange<Double>, String)? = switch parameter.name {
             case "density": (Double.leastNonzeroMagnitude...1, "(0, 1]")
-            case "gamma": (0...1, "[0, 1]")
+            case "gamma", "select_topk": (0...1, "[0, 1]")
             case "epsilon": (0...1, "[0, 1)")
-            case "t": (0...1, "[0, 1]")
+            // nearswap's t is a distance threshold, slerp's an interpolation factor.
+            case "t": method == .nearswap ? nonNegative : (0...1, "[0, 1]")
+            case "eps", "tol", "max_iter", "alpha": nonNegative
             default: nil
             }
             if let (bounds, text) = range, !bounds.contains(value) || (parameter.name == "epsilon" && value == 1) {

@@ -10,7 +10,8 @@ import Tensors
 ///    filter f (each of `filters`, then the default group for tensors matching none), the
 ///    per-model parameters every listed method uses, in the order weight, density, gamma,
 ///    epsilon, each for model 1…M; then the shared parameters (slerp's and nuslerp's `t`, the task
-///    arithmetic family's `lambda` when `genes:` gives it a range);
+///    arithmetic family's `lambda` when `genes:` gives it a range, sce's `select_topk`, nearswap's
+///    `threshold` (its recipe `t`), ramplus_tl's `r` and `alpha`);
 /// 3. one keep gene per layer (boolean) when `layers: {drop: true}`.
 ///
 /// Continuous genes u ∈ [0, 1] map linearly onto their parameter's range. Genes the chosen method
@@ -59,6 +60,7 @@ public struct GenomeCodec: Sendable {
     public var dimension: Int { slots.count }
     public var groupCount: Int { (space.layerCount + groupSize - 1) / groupSize }
     static let perModelOrder = ["weight", "density", "gamma", "epsilon"]
+    static let sharedOrder = ["t", "lambda", "select_topk", "threshold", "r", "alpha"]
 
     public init(space: SearchSpace, outDType: DType) {
         self.space = space
@@ -75,7 +77,7 @@ public struct GenomeCodec: Sendable {
             }
         }
         let perModel = Self.perModelOrder.filter { !users($0).isEmpty }
-        let shared = ["t", "lambda"].filter { !users($0).isEmpty && space.geneRanges[$0] != nil }
+        let shared = Self.sharedOrder.filter { !users($0).isEmpty && space.geneRanges[$0] != nil }
         let groups = (space.layerCount + groupSize - 1) / groupSize
         for group in 0..<groups {
             for filter in space.filters.map(Optional.some) + [nil] {
@@ -169,9 +171,10 @@ public struct GenomeCodec: Sendable {
         let genes = SearchSpace.geneParameters(of: method)
         let base = space.baseModel
         let references = space.modelReferences
+        // karcher would take a base as one more model to average: its spaces merge the fine-tunes alone.
         let hasBase = switch method.family {
-        case .linear, .nuslerp: false
-        case .taskArithmetic, .slerp, .modelStock, .passthrough: true
+        case .linear, .nuslerp, .karcher: false
+        case .taskArithmetic, .slerp, .modelStock, .passthrough, .sce, .multislerp, .nearswap, .arceeFusion, .ram: true
         }
         // The inputs of one group: (model path, its parameters).
         func inputs(group: Int) -> [(String, ParameterSettings)] {
@@ -183,7 +186,7 @@ public struct GenomeCodec: Sendable {
                 first["weight"] = setting("t", group: group, model: nil, values: values) { 1 - $0 }
                 second["weight"] = setting("t", group: group, model: nil, values: values)
                 return [(base, first), (references[0], second)]
-            case .linear, .taskArithmetic, .modelStock, .passthrough:
+            case .linear, .taskArithmetic, .modelStock, .passthrough, .sce, .multislerp, .karcher, .nearswap, .arceeFusion, .ram:
                 var list: [(String, ParameterSettings)] = []
                 for (m, model) in references.enumerated() {
                     var parameters = ParameterSettings()
@@ -198,7 +201,11 @@ public struct GenomeCodec: Sendable {
         func sharedParameters(group: Int) -> ParameterSettings {
             var parameters = ParameterSettings()
             if method == .slerp { parameters["t"] = setting("t", group: group, model: nil, values: values) }
+            if method == .nearswap { parameters["t"] = setting("threshold", group: group, model: nil, values: values) }
             if method.taskArithmetic != nil { parameters["lambda"] = setting("lambda", group: group, model: nil, values: values) }
+            for name in genes.shared where name != "t" && name != "threshold" {
+                parameters[name] = setting(name, group: group, model: nil, values: values)
+            }
             return parameters
         }
         var recipe = Recipe(mergeMethod: method, baseModel: hasBase ? base : nil, dtype: .f32, outDType: outDType,

@@ -97,25 +97,33 @@ public struct SearchSpace: Sendable, Equatable {
     /// Layers of the base model (from its config.json).
     public var layerCount: Int
 
-    /// The gene parameters each method takes from the genome (mergekit's parameter names).
+    /// The gene parameters each method takes from the genome (mergekit's parameter names, but
+    /// `threshold`: nearswap's `t`, a distance, kept apart from slerp's interpolation factor).
+    /// sce's weights, karcher's and arcee_fusion's merges have nothing to search; ram's epsilon is
+    /// a noise floor, left at mergekit's default.
     public static func geneParameters(of method: MergeMethod) -> (perModel: [String], shared: [String]) {
         switch method {
-        case .linear, .taskArithmetic: (["weight"], [])
+        case .linear, .taskArithmetic, .multislerp: (["weight"], [])
         case .ties, .dareTies, .dareLinear: (["weight", "density"], [])
         case .breadcrumbs, .breadcrumbsTies: (["weight", "density", "gamma"], [])
         case .della, .dellaLinear: (["weight", "density", "epsilon"], [])
         case .slerp, .nuslerp: ([], ["t"])
-        case .modelStock, .passthrough: ([], [])
+        case .sce: ([], ["select_topk"])
+        case .nearswap: ([], ["threshold"])
+        case .ramplusTL: ([], ["r", "alpha"])
+        case .modelStock, .passthrough, .karcher, .arceeFusion, .ram: ([], [])
         }
     }
 
     /// Ranges used when `genes:` does not give one, and the values a range must stay within.
     public static let defaultRanges: [String: ClosedRange<Double>] = [
         "weight": 0...1, "density": 0.1...1, "t": 0...1, "epsilon": 0...0.1, "gamma": 0...0.05, "lambda": 0.5...1.5,
+        "select_topk": 0.1...1, "threshold": 0...0.01, "r": 0...0.5, "alpha": 0...0.5,
     ]
     static let allowedRanges: [String: (ClosedRange<Double>, String)] = [
         "weight": (-10...10, "[-10, 10]"), "density": (Double.leastNonzeroMagnitude...1, "(0, 1]"), "t": (0...1, "[0, 1]"),
         "epsilon": (0...0.5, "[0, 0.5]"), "gamma": (0...0.5, "[0, 0.5]"), "lambda": (0...10, "[0, 10]"),
+        "select_topk": (0...1, "[0, 1]"), "threshold": (0...1, "[0, 1]"), "r": (0...10, "[0, 10]"), "alpha": (0...10, "[0, 10]"),
     ]
 
     public init(contentsOf path: String) throws(SearchSpaceError) {
@@ -189,10 +197,11 @@ public struct SearchSpace: Sendable, Equatable {
             switch method {
             case .passthrough:
                 throw fail(field, "passthrough stacks layers and has nothing to search; use layers: {drop: true} with another method")
-            case .slerp where models.count != 1, .nuslerp where models.count != 1:
+            case .slerp where models.count != 1, .nuslerp where models.count != 1, .nearswap where models.count != 1,
+                 .arceeFusion where models.count != 1:
                 throw fail(field, "\(method.rawValue) merges exactly one model with the base; this space lists \(models.count)")
-            case .modelStock where models.count < 2:
-                throw fail(field, "model_stock needs at least two models beside the base")
+            case .modelStock where models.count < 2, .karcher where models.count < 2:
+                throw fail(field, "\(method.rawValue) needs at least two models beside the base")
             default: break
             }
             if methods.contains(method) { throw fail(field, "\(method.rawValue) is listed twice") }
@@ -222,7 +231,7 @@ public struct SearchSpace: Sendable, Equatable {
             guard let mapping = node.mapping else { throw fail("genes", "expected a mapping such as {weight: [0, 1], density: [0.1, 1]}") }
             for (keyNode, value) in mapping {
                 guard let key = keyNode.string, let (bounds, text) = Self.allowedRanges[key] else {
-                    throw fail("genes.\(keyNode.string ?? "?")", "unknown gene (expected weight, density, t, epsilon, gamma or lambda)")
+                    throw fail("genes.\(keyNode.string ?? "?")", "unknown gene (expected \(Self.allowedRanges.keys.sorted().joined(separator: ", ")))")
                 }
                 guard used.contains(key) else {
                     throw fail("genes.\(key)", "no method of this space uses \(key) (methods: \(methods.map(\.rawValue).joined(separator: ", ")))")
