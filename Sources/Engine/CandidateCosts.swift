@@ -9,7 +9,8 @@ public struct CandidateCosts: Sendable, Equatable, Codable {
     /// Decoder layers kept.
     public let layers: Int
     /// Fraction of task-vector entries the sparsifiers keep, weighted by tensor size: each
-    /// sparsifying method's `density` (expected value for DARE/DELLA); 1 for dense methods.
+    /// sparsifying method's `density` (expected value for DARE/DELLA), sce's `select_topk` (of the
+    /// entries whose variance is not 0); 1 for dense methods.
     public let density: Double
     /// Floating-point operations per token of the linear layers and the output head (2 per
     /// multiply-add); attention scores are left out because they grow with the context.
@@ -38,7 +39,13 @@ public struct CandidateCosts: Sendable, Equatable, Codable {
             }
             for input in tensor.inputs where !input.isBase && !tensor.passthrough {
                 let density: Double
-                if sparsifies, case .number(let value)? = input.parameters["density"] { density = min(1, max(0, value)) } else { density = 1 }
+                if sparsifies, case .number(let value)? = input.parameters["density"] {
+                    density = min(1, max(0, value))
+                } else if plan.recipe.mergeMethod == .sce, case .number(let value)? = tensor.parameters["select_topk"] {
+                    density = min(1, max(0, value))
+                } else {
+                    density = 1
+                }
                 kept += density * Double(tensor.elementCount)
                 total += Double(tensor.elementCount)
             }
