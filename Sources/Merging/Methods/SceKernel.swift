@@ -2,7 +2,10 @@
 /// `sce.py`) over the task vectors δₖ = xₖ − base:
 /// - select: when `select_topk` < 1, keep the entries whose variance across the models is among
 ///   the k largest, k = ⌊(count of nonzero variances) · select_topk⌋ computed in float32 as torch
-///   does (`select_topk` ≤ 0 keeps nothing, so the output is the base);
+///   does (`select_topk` ≤ 0 keeps nothing, so the output is the base). A tie at the k-th
+///   variance goes to the lower index; torch.topk breaks it as its selection algorithm happens to
+///   (the lower index when k ≤ n/64, its heap path; arbitrary above), so with tied variances —
+///   common in BF16 checkpoints — the selection, the weights and hence every entry may differ;
 /// - calculate: model k's weight is mean(δₖ²) over the whole (selected) tensor, over the sum of
 ///   those means — uniform when that sum is below 1e-6 (mergekit's cut-off, absolute: real task
 ///   vectors with entries near 1e-3 fall under it);
@@ -39,11 +42,11 @@ struct SceKernel: MergeKernel {
             if k == 0 {
                 keepsNothing = true
             } else {
-                selection = RankSelection.select(context: context, windows: [n - k..<n], loading: Array(context.tensor.inputs.indices),
+                selection = RankSelection.select(context: context, windows: [0..<k], loading: Array(context.tensor.inputs.indices),
                                                  extra: 2, keyBuffer: 0) { _, range, scratch, keys in
                     let variance = scratch.extra[1]
                     Self.variances(base: baseIndex, others: others, count: range.count, scratch: scratch, into: variance)
-                    for i in 0..<range.count { keys[i] = variance[i].bitPattern }
+                    for i in 0..<range.count { keys[i] = Self.descendingKey(variance[i]) }
                 }.first
             }
         }
@@ -63,6 +66,12 @@ struct SceKernel: MergeKernel {
         let means = others.indices.map { k in Float(sums.reduce(0) { $0 + $1[k] } / Double(max(n, 1))) }
         let total = means.reduce(0, +)
         weights = abs(total) < 1e-6 ? means.map { _ in 1 / Float(means.count) } : means.map { $0 / total }
+    }
+
+    /// Ranks variances from the largest: ascending keys, ties (common with BF16 weights) in index
+    /// order, so the first k ranks are the top k with the lower index winning a tie.
+    static func descendingKey(_ variance: Float) -> UInt32 {
+        0x7FFF_FFFF &- (variance.bitPattern & 0x7FFF_FFFF)
     }
 
     /// Each entry's variance across the models' task vectors (population variance, float64 two-pass).
@@ -90,8 +99,11 @@ struct SceKernel: MergeKernel {
         if keepsNothing {
             mask.update(repeating: 0, count: n)
         } else if let selection {
-            variances(base: base, others: others, count: n, scratch: scratch, into: scratch.extra[1])
-            selection.mask(start: range.lowerBound, values: scratch.extra[1], count: n, into: mask)
+            let variance = scratch.extra[1], last = selection.highest
+            variances(base: base, others: others, count: n, scratch: scratch, into: variance)
+            for i in 0..<n {
+                mask[i] = UInt64(descendingKey(variance[i])) << 32 | UInt64(range.lowerBound + i) <= last ? 1 : 0
+            }
         }
         let masked = keepsNothing || selection != nil
         for j in others {
