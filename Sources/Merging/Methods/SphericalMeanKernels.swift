@@ -8,11 +8,11 @@ import Foundation
 /// mergekit projects the unit vectors uₖ = tₖ / (‖tₖ‖ + eps) onto the tangent space at their
 /// normalized weighted mean μ = m / ‖m‖, m = Σ wₖuₖ, sums the weighted tangents and maps back with
 /// the exponential map. The weighted tangents sum to m − ‖m‖μ = 0, so that step leaves μ·cos(eps)
-/// (plus float32 rounding noise far below the tolerance); the kernel computes
-/// out = μ · cos(eps) · Σ wₖ‖tₖ‖ (+ base) directly. When ‖m‖ < eps, two models fall back to
-/// linear interpolation (w₀t₀ + w₁t₁) and more are an error, as in mergekit; so are weights
-/// summing to 0 under `normalize_weights` (mergekit writes NaN). Norms come from
-/// whole-tensor sums (float64 here, float32 in torch): outputs agree to rounding.
+/// plus float32 rounding noise (about one ulp of μ); the kernel computes
+/// out = μ · cos(eps) · Σ wₖ‖tₖ‖ (+ base) with everything else in torch's float32 order, norms
+/// included (`TorchNorm`), so entries equal mergekit's or differ by that noise. When ‖m‖ < eps,
+/// two models fall back to linear interpolation (w₀t₀ + w₁t₁) and more are an error, as in
+/// mergekit; so are weights summing to 0 under `normalize_weights` (mergekit writes NaN).
 struct MultislerpKernel: MergeKernel {
     let base: Int?
     let others: [Int]
@@ -21,9 +21,10 @@ struct MultislerpKernel: MergeKernel {
     let divisors: [Float]
     /// ‖m‖, or nil for the linear fallback.
     let meanNorm: Float?
-    /// cos(eps) · Σ wₖ‖tₖ‖.
-    let scale: Float
-    var extraBuffers: Int { others.count }
+    /// cos(eps) and Σ wₖ‖tₖ‖.
+    let cosine: Float
+    let averageNorm: Float
+    var extraBuffers: Int { others.count + 1 }
 
     init(context: MergeContext, recipeFile: String) throws(RecipeError) {
         let baseIndex = context.tensor.baseInput, others = context.tensor.nonBaseInputs
@@ -39,24 +40,22 @@ struct MultislerpKernel: MergeKernel {
         }
         self.weights = weights
         let eps = Float(context.tensor.number("eps") ?? 1e-8)
+        cosine = cos(eps)
         guard others.count > 1 else {
-            (divisors, meanNorm, scale) = ([], 1, 1)
+            (divisors, meanNorm, averageNorm) = ([], 1, 1)
             return
         }
-        let (b, o) = (baseIndex, others)
-        let stats = VectorStatistics(context: context, grouping: .whole, series: others.count, extra: others.count) { range, scratch in
-            Self.vectors(base: b, others: o, count: range.count, scratch: scratch)
+        let norms = TorchNorm.norms(context: context, series: others.count, extra: others.count + 1) { range, scratch in
+            Self.vectors(base: baseIndex, others: others, count: range.count, scratch: scratch)
         }
-        let norms = others.indices.map { Float(stats.sum(vector: 0, $0, $0).squareRoot()) }
         let divisors = norms.map { $0 + eps }
         self.divisors = divisors
-        var squared = 0.0
-        for j in others.indices {
-            for k in others.indices {
-                squared += Double(weights[j]) * Double(weights[k]) * stats.sum(vector: 0, j, k) / (Double(divisors[j]) * Double(divisors[k]))
-            }
-        }
-        let norm = Float(max(0, squared).squareRoot())
+        let norm = TorchNorm.norms(context: context, series: 1, extra: others.count + 1) { [weights] range, scratch in
+            let t = Self.vectors(base: baseIndex, others: others, count: range.count, scratch: scratch)
+            let mean = scratch.extra[others.count]
+            Self.weightedMean(t, divisors: divisors, weights: weights, count: range.count, into: mean)
+            return [mean]
+        }[0]
         if norm < eps {
             guard others.count == 2 else {
                 throw RecipeError(file: recipeFile, "tensor '\(context.tensor.name)': multislerp's weighted mean of the models is zero (antipodal models with balancing weights); choose other weights")
@@ -65,7 +64,7 @@ struct MultislerpKernel: MergeKernel {
         } else {
             meanNorm = norm
         }
-        scale = cos(eps) * zip(norms, weights).reduce(0) { $0 + $1.0 * $1.1 }
+        averageNorm = zip(norms, weights).reduce(0) { $0 + $1.0 * $1.1 }
     }
 
     /// The vectors tₖ: the models minus the base (into the extra buffers), or the models themselves.
@@ -79,6 +78,15 @@ struct MultislerpKernel: MergeKernel {
         }
     }
 
+    /// m = Σ (tₖ / dₖ) · wₖ, models in order.
+    static func weightedMean(_ t: [UnsafeMutablePointer<Float>], divisors: [Float], weights: [Float], count: Int, into mean: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { mean[i] = t[0][i] / divisors[0] * weights[0] }
+        for k in 1..<t.count {
+            let x = t[k], d = divisors[k], w = weights[k]
+            for i in 0..<count { mean[i] += x[i] / d * w }
+        }
+    }
+
     func combine(chunk: Int, range: Range<Int>, scratch: MergeContext.Scratch, out: UnsafeMutablePointer<Float>) {
         let n = range.count
         guard others.count > 1 else {
@@ -86,17 +94,15 @@ struct MultislerpKernel: MergeKernel {
             return
         }
         let t = Self.vectors(base: base, others: others, count: n, scratch: scratch)
-        let b = base.map { scratch.inputs[$0] }
-        for i in 0..<n {
-            var value: Float
-            if let meanNorm {
-                var mean: Float = 0
-                for k in t.indices { mean = k == 0 ? t[k][i] / divisors[k] * weights[k] : mean + t[k][i] / divisors[k] * weights[k] }
-                value = mean / meanNorm * scale
-            } else {
-                value = t[0][i] * weights[0] + t[1][i] * weights[1]
-            }
-            out[i] = b.map { $0[i] + value } ?? value
+        if let meanNorm {
+            Self.weightedMean(t, divisors: divisors, weights: weights, count: n, into: out)
+            for i in 0..<n { out[i] = out[i] / meanNorm * cosine * averageNorm }
+        } else {
+            for i in 0..<n { out[i] = t[0][i] * weights[0] + t[1][i] * weights[1] }
+        }
+        if let base {
+            let b = scratch.inputs[base]
+            for i in 0..<n { out[i] = out[i] + b[i] }
         }
     }
 }
@@ -108,46 +114,63 @@ struct MultislerpKernel: MergeKernel {
 /// of the mean in angle are left out of a step, inputs with norm ≤ `tol` out of the mean), and the
 /// result scaled by the mean of all the inputs' norms.
 ///
-/// Every iterate is a linear combination of the inputs, so the kernel iterates on coefficients
-/// using the inputs' Gram matrix (one float64 pass) and writes Σ cₖxₖ in one more pass. Like torch,
-/// it rounds each dot product to float32 before the clamp and arccos (which decides whether an
-/// input is within `tol`). Outputs agree with mergekit to rounding, not bit for bit.
+/// Every iterate is a combination Σ aₖuₖ of the unit inputs, so the kernel iterates on the
+/// coefficients with the inputs' Gram matrix (one float64 pass), rounding each dot product to
+/// float32 before the clamp and arccos as torch does (it decides whether an input is within `tol`).
+/// The input norms, the final normalization and the scale are torch's float32 ones (`TorchNorm`),
+/// elementwise work is in torch's order; torch's dot products (BLAS) are not reproduced, so outputs
+/// agree to rounding, not bit for bit.
 struct KarcherKernel: MergeKernel {
-    let coefficients: [Float]
-    var extraBuffers: Int { 0 }
+    /// aₖ, per input (0 for the inputs left out).
+    let unitCoefficients: [Float]
+    /// ‖xₖ‖ in torch's float32.
+    let norms: [Float]
+    /// The norm the final Σ aₖuₖ is divided by (nil: it is not normalized, or the output is 0).
+    let divisor: Float?
+    let scale: Float
+    var extraBuffers: Int { 1 }
 
     init(context: MergeContext) {
         let count = context.tensor.inputs.count
         guard count > 1 else {
-            coefficients = [1]
+            (unitCoefficients, norms, divisor, scale) = ([1], [1], nil, 1)
             return
         }
         let maxIterations = Int(context.tensor.number("max_iter") ?? 10)
         let tol = context.tensor.number("tol") ?? 1e-5
-        let stats = VectorStatistics(context: context, grouping: .whole, series: count, extra: 0) { _, scratch in
+        let norms = TorchNorm.norms(context: context, series: count, extra: 0) { _, scratch in Array(scratch.inputs.prefix(count)) }
+        self.norms = norms
+        scale = norms.reduce(0) { $0 + Float(1 / Double(count)) * $1 }
+        let valid = (0..<count).filter { Double(norms[$0]) > tol }
+        guard !valid.isEmpty else {
+            (unitCoefficients, divisor) = ([Float](repeating: 0, count: count), nil)
+            return
+        }
+        let gram = VectorStatistics(context: context, grouping: .whole, series: count, extra: 0) { _, scratch in
             Array(scratch.inputs.prefix(count))
         }
+        // Vectors as coefficients of the unit inputs uₖ = xₖ / ‖xₖ‖.
         func inner(_ a: [Double], _ b: [Double]) -> Double {
             var sum = 0.0
-            for i in 0..<count where a[i] != 0 {
-                for j in 0..<count where b[j] != 0 { sum += a[i] * b[j] * stats.sum(vector: 0, i, j) }
+            for i in valid where a[i] != 0 {
+                for j in valid where b[j] != 0 {
+                    sum += a[i] * b[j] * gram.sum(vector: 0, i, j) / (Double(norms[i]) * Double(norms[j]))
+                }
             }
             return sum
         }
         func norm(_ a: [Double]) -> Double { Double(Float(max(0, inner(a, a)).squareRoot())) }
-        func unitVector(_ k: Int, scale: Double) -> [Double] { (0..<count).map { $0 == k ? scale : 0 } }
-        let norms = (0..<count).map { Double(Float(stats.sum(vector: 0, $0, $0).squareRoot())) }
-        let valid = (0..<count).filter { norms[$0] > tol }
-        guard !valid.isEmpty else {
-            coefficients = [Float](repeating: 0, count: count)
-            return
+        let alpha = Double(Float(1 / Double(valid.count)))
+        let units = valid.map { k in (0..<count).map { $0 == k ? 1.0 : 0 } }
+        // `settled`: the last iterate before its normalization (Σ αuₖ at first), as torch divides it.
+        var settled = (0..<count).map { valid.contains($0) ? alpha : 0 }
+        var normalized = true
+        let meanNorm = norm(settled)
+        if meanNorm < tol {
+            settled = units[0]
+            normalized = false
         }
-        let alpha = 1 / Double(valid.count)
-        let units = valid.map { unitVector($0, scale: 1 / norms[$0]) }
-        var mean = [Double](repeating: 0, count: count)
-        for unit in units { for i in 0..<count { mean[i] += alpha * unit[i] } }
-        let meanNorm = norm(mean)
-        mean = meanNorm < tol ? units[0] : mean.map { $0 / meanNorm }
+        var mean = normalized ? settled.map { $0 / meanNorm } : settled
         for _ in 0..<maxIterations {
             var tangent = [Double](repeating: 0, count: count)
             for unit in units {
@@ -159,20 +182,42 @@ struct KarcherKernel: MergeKernel {
             }
             let tangentNorm = norm(tangent)
             if tangentNorm < tol { break }
-            mean = (0..<count).map { cos(tangentNorm) * mean[$0] + sin(tangentNorm) * tangent[$0] / tangentNorm }
-            let unitNorm = norm(mean)
-            if unitNorm > tol { mean = mean.map { $0 / unitNorm } }
+            let moved = (0..<count).map { cos(tangentNorm) * mean[$0] + sin(tangentNorm) * tangent[$0] / tangentNorm }
+            let unitNorm = norm(moved)
+            settled = moved
+            normalized = unitNorm > tol
+            mean = normalized ? moved.map { $0 / unitNorm } : moved
         }
-        let scale = norms.reduce(0) { $0 + $1 / Double(count) }
-        coefficients = mean.map { Float(scale * $0) }
+        // The output is scale · (Σ aₖuₖ / ‖Σ aₖuₖ‖), the norm taken as torch takes it.
+        let coefficients = settled.map(Float.init)
+        unitCoefficients = coefficients
+        divisor = normalized ? TorchNorm.norms(context: context, series: 1, extra: 1) { range, scratch in
+            Self.combination(coefficients, norms: norms, count: range.count, scratch: scratch, into: scratch.extra[0])
+            return [scratch.extra[0]]
+        }[0] : nil
+    }
+
+    /// Σ aₖ · (xₖ / ‖xₖ‖), inputs in order.
+    static func combination(_ coefficients: [Float], norms: [Float], count: Int, scratch: MergeContext.Scratch, into v: UnsafeMutablePointer<Float>) {
+        v.update(repeating: 0, count: count)
+        for (k, a) in coefficients.enumerated() where a != 0 && norms[k] != 0 {
+            let x = scratch.inputs[k], norm = norms[k]
+            for i in 0..<count { v[i] += a * (x[i] / norm) }
+        }
     }
 
     func combine(chunk: Int, range: Range<Int>, scratch: MergeContext.Scratch, out: UnsafeMutablePointer<Float>) {
         let n = range.count
-        out.update(repeating: 0, count: n)
-        for (k, c) in coefficients.enumerated() where c != 0 {
-            let x = scratch.inputs[k]
-            for i in 0..<n { out[i] += c * x[i] }
+        if unitCoefficients.count == 1 {
+            out.update(from: scratch.inputs[0], count: n)
+            return
+        }
+        Self.combination(unitCoefficients, norms: norms, count: n, scratch: scratch, into: out)
+        let scale = scale
+        if let divisor {
+            for i in 0..<n { out[i] = scale * (out[i] / divisor) }
+        } else {
+            for i in 0..<n { out[i] = scale * out[i] }
         }
     }
 }
