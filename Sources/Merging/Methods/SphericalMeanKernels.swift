@@ -107,7 +107,8 @@ struct MultislerpKernel: MergeKernel {
     }
 }
 
-/// The Karcher (Fréchet) mean on the unit hypersphere (mergekit `karcher.py`; Karcher 1977):
+/// The Karcher (Fréchet) mean on the unit hypersphere (mergekit `karcher.py`, which cites
+/// arXiv 2603.04972; Karcher 1977):
 /// every input — the base too, if given (mergekit ignores the base for this method and merges it
 /// as one more input) — is normalized, their mean direction found by Riemannian gradient steps
 /// (at most `max_iter`, stopping when the tangent's norm falls below `tol`; inputs within `tol`
