@@ -35,6 +35,22 @@ public struct Materializer: Sendable {
             sources.append(MergeContext.Source(bytes: source.bytes, dtype: source.dtype, update: source.lowRank.map(MergeContext.LowRankUpdate.init)))
         }
         guard let base = out.baseAddress, tensor.elementCount > 0 else { return }
+        var folded: [UnsafeMutableBufferPointer<Float>] = []
+        defer { folded.forEach { $0.deallocate() } }
+        if !plan.recipe.mergeMethod.readsSourcesOnce && !tensor.passthrough {
+            // Each pass would redo an adapter's GEMMs: fold it once into a copy of this tensor.
+            let loader = MergeContext(tensor: tensor, sources: sources, threads: threads, seed: seed)
+            for j in sources.indices where sources[j].update != nil {
+                let copy = UnsafeMutableBufferPointer<Float>.allocate(capacity: tensor.elementCount)
+                folded.append(copy)
+                nonisolated(unsafe) let target = copy
+                loader.forEachChunk(loading: [j]) { _, range, scratch in
+                    (target.baseAddress! + range.lowerBound).update(from: scratch.inputs[j], count: range.count)
+                }
+                // Loaded values are final (rounded to the compute dtype, which is idempotent).
+                sources[j] = MergeContext.Source(bytes: UnsafeRawBufferPointer(copy), dtype: .f32, update: nil)
+            }
+        }
         let context = MergeContext(tensor: tensor, sources: sources, threads: threads, seed: seed)
         let kernel = try makeKernel(plan.recipe.mergeMethod, context: context, recipeFile: plan.file)
         nonisolated(unsafe) let destination = base

@@ -84,6 +84,18 @@ public enum MergeMethod: String, Sendable, CaseIterable, Codable {
         case ram(plus: Bool)
     }
 
+    /// Whether the merge reads each source once per tensor, combining as it goes (no statistics
+    /// pass first): a LoRA source is then folded chunk by chunk as it is read. Methods that read
+    /// their sources several times (thresholds, norms, iterations) fold each adapted source once
+    /// per tensor into a Float32 copy of that tensor instead of redoing its GEMMs every pass.
+    public var readsSourcesOnce: Bool {
+        switch family {
+        case .linear, .passthrough, .nearswap: true
+        case .taskArithmetic(let traits): traits.sparsification == nil
+        case .slerp, .nuslerp, .modelStock, .sce, .multislerp, .karcher, .arceeFusion, .ram: false
+        }
+    }
+
     public var family: Family {
         func family(_ sparsification: Sparsification?, consensus: Bool, normalize: Bool, rescale: Bool) -> Family {
             .taskArithmetic(TaskArithmetic(sparsification: sparsification, consensus: consensus, normalize: normalize, rescale: rescale))
