@@ -25,6 +25,8 @@ public struct SearchContext: Sendable {
     public struct Evaluation: Sendable {
         public let tokenizer: Tokenizer
         public let endOfText: Int
+        /// Task files read and tokenized once for the run, shared by every worker.
+        public let examples = PreparedExamples()
     }
     /// Threads each worker's merge uses (the run's BLAS threads per worker).
     public let threadsPerWorker: Int

@@ -70,6 +70,7 @@ public final class Workbench {
                 model.threads = context.threadsPerWorker
                 var built = Evaluator(model: model, tokenizer: evaluation.tokenizer, prefixToken: evaluation.endOfText, modelPath: folder)
                 built.cancellation = cancellation
+                built.prepared = evaluation.examples
                 evaluator = built
             }
             func score(_ task: FitnessFile.Task) throws -> TaskScore {

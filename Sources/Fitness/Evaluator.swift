@@ -44,6 +44,9 @@ public struct Evaluator {
     /// Checked between examples (and handed to command tasks): once cancelled, `score` throws
     /// `CancellationError` instead of finishing the task.
     public var cancellation: Cancellation?
+    /// Where task files are read and tokenized once for every evaluator sharing it (a run's
+    /// workers); by default this evaluator's own.
+    public var prepared = PreparedExamples()
 
     public init(model: DecoderModel, tokenizer: Tokenizer, prefixToken: Int, modelPath: String? = nil) {
         self.model = model
@@ -55,12 +58,32 @@ public struct Evaluator {
     public func score(_ task: FitnessFile.Task, split: FitnessFile.Split, limit: Int? = nil) throws -> TaskScore {
         if task.kind == .command { return try command(task, split) }
         guard let file = task.file(split) else { throw FitnessError(file: task.name, field: split.rawValue, "the task has no \(split.rawValue) file") }
-        let data = try TaskData(file: file)
-        let rows = Array(data.rows.prefix(limit ?? .max))
+        let key = PreparedExamples.Key(file: file, kind: task.kind, limit: limit ?? .max)
+        func rows() throws -> (TaskData, [(line: Int, object: JSONObject)]) {
+            let data = try TaskData(file: file)
+            return (data, Array(data.rows.prefix(limit ?? .max)))
+        }
         switch task.kind {
-        case .choice: return try choice(task, split, data, rows)
-        case .perplexity: return try perplexity(task, split, data, rows)
-        case .generate: return try generate(task, split, data, rows)
+        case .choice:
+            return try choice(task, split, try prepared.examples(key) {
+                let (data, rows) = try rows()
+                return try rows.map { row in
+                    let (context, choices, answer) = try data.choice(row)
+                    return PreparedExamples.Choice(line: row.line, choices: choices, answer: answer,
+                                                   pairs: choices.map { encodePair(context: context, continuation: $0) })
+                }
+            })
+        case .perplexity:
+            return try perplexity(task, split, try prepared.examples(key) {
+                let (data, rows) = try rows()
+                return try rows.map { row in
+                    let text = try data.string(row, "text")
+                    return PreparedExamples.Text(line: row.line, text: text, ids: tokenizer.encode(text))
+                }
+            })
+        case .generate:
+            let (data, rows) = try rows()
+            return try generate(task, split, data, rows)
         case .command: return try command(task, split)
         }
     }
@@ -123,20 +146,17 @@ public struct Evaluator {
         return (mean, (variance / n).squareRoot())
     }
 
-    private func choice(_ task: FitnessFile.Task, _ split: FitnessFile.Split, _ data: TaskData, _ rows: [(line: Int, object: JSONObject)]) throws -> TaskScore {
-        let examples = try rows.map { row in
-            let (context, choices, answer) = try data.choice(row)
-            return (row: row, choices: choices, answer: answer, pairs: choices.map { encodePair(context: context, continuation: $0) })
-        }
+    private func choice(_ task: FitnessFile.Task, _ split: FitnessFile.Split, _ examples: [PreparedExamples.Choice]) throws -> TaskScore {
         let scored = try logLikelihoods(examples.map { request(context: $0.pairs[0].context, continuations: $0.pairs.map(\.continuation)) })
         var correct: [Double] = []
         var samples: [JSONValue] = []
-        for ((row, choices, answer, pairs), lls) in zip(examples, scored) {
+        for (example, lls) in zip(examples, scored) {
+            let (choices, answer, pairs) = (example.choices, example.answer, example.pairs)
             let scores = task.metric == "acc_norm" ? zip(lls, choices).map { $0 / Double(max(1, $1.unicodeScalars.count)) } : lls
             let pick = scores.indices.max { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) } ?? 0
             correct.append(pick == answer ? 1 : 0)
             samples.append(.object(JSONObject([
-                "line": .number(JSONNumber(row.line)), "pick": .number(JSONNumber(pick)), "answer": .number(JSONNumber(answer)),
+                "line": .number(JSONNumber(example.line)), "pick": .number(JSONNumber(pick)), "answer": .number(JSONNumber(answer)),
                 "correct": .bool(pick == answer),
                 "choices": .array(zip(lls, pairs).map { ll, pair in
                     .object(JSONObject(["loglikelihood": .number(JSONNumber(ll)), "tokens": .number(JSONNumber(pair.continuation.count))]))
@@ -144,18 +164,15 @@ public struct Evaluator {
             ])))
         }
         let (mean, stderr) = Self.meanAndStderr(correct)
-        return TaskScore(task: task.name, split: split, metric: task.metric, value: mean, stderr: stderr, n: rows.count, samples: samples)
+        return TaskScore(task: task.name, split: split, metric: task.metric, value: mean, stderr: stderr, n: examples.count, samples: samples)
     }
 
-    private func perplexity(_ task: FitnessFile.Task, _ split: FitnessFile.Split, _ data: TaskData, _ rows: [(line: Int, object: JSONObject)]) throws -> TaskScore {
+    private func perplexity(_ task: FitnessFile.Task, _ split: FitnessFile.Split, _ texts: [PreparedExamples.Text]) throws -> TaskScore {
         var total = 0.0, tokens = 0, words = 0, bytes = 0
         var samples: [JSONValue] = []
-        let texts = try rows.map { row in
-            let text = try data.string(row, "text")
-            return (row: row, text: text, ids: tokenizer.encode(text))
-        }
         let scored = try logLikelihoods(texts.map { request(context: [prefixToken], continuations: [$0.ids]) })
-        for ((row, text, ids), lls) in zip(texts, scored) {
+        for (example, lls) in zip(texts, scored) {
+            let (text, ids) = (example.text, example.ids)
             let ll = lls[0]
             // Python's len(re.split(r"\s+", text)), as lm-eval counts words: 1 + whitespace runs.
             var wordCount = 1, inWhitespace = false
@@ -168,7 +185,7 @@ public struct Evaluator {
             tokens += ids.count
             words += wordCount
             bytes += text.utf8.count
-            samples.append(.object(JSONObject(["line": .number(JSONNumber(row.line)), "loglikelihood": .number(JSONNumber(ll)),
+            samples.append(.object(JSONObject(["line": .number(JSONNumber(example.line)), "loglikelihood": .number(JSONNumber(ll)),
                                                "tokens": .number(JSONNumber(ids.count))])))
         }
         let denominator = switch task.metric {
@@ -177,7 +194,7 @@ public struct Evaluator {
         default: Double(tokens)
         }
         return TaskScore(task: task.name, split: split, metric: task.metric, value: exp(-total / max(1, denominator)),
-                         stderr: nil, n: rows.count, samples: samples)
+                         stderr: nil, n: texts.count, samples: samples)
     }
 
     /// Greedy decoding as transformers' `generate(do_sample=False)`: the arg-max token (the lowest
