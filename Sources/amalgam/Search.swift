@@ -51,9 +51,13 @@ extension Amalgam {
                 try SearchReport.dryRun(space)
                 return
             }
+            // The frozen space carries the run's budget and workers from the start: a search killed
+            // before its archive records them resumes with these, not the space file's.
+            if let evaluations { space.evaluations = evaluations }
+            if let workers { space.workers = workers }
+            if let time = time.flatMap(parseDurationText) { space.time = time }
             let folder = try RunFolder.create(path: runFolder ?? "runs/\(space.name)", space: space, force: force)
-            try SearchReport.runAndReport(folder: folder, space: space, workers: workers ?? space.workers,
-                                          evaluations: evaluations ?? space.evaluations, time: time.flatMap(parseDurationText) ?? space.time)
+            try SearchReport.runAndReport(folder: folder, space: space, workers: space.workers, evaluations: space.evaluations, time: space.time)
         }
     }
 

@@ -63,6 +63,22 @@ import Testing
         let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
         #expect(object?["evaluations"] as? Int == 1, "\(status.stdout)\(status.stderr)")
     }
+
+    /// A search killed before its archive recorded the budget given on the command line resumes
+    /// with that budget, not the space file's: the frozen space carries it (the signal soak's
+    /// SIGKILL chains once resumed such a run to the file's 160 evaluations instead of 24).
+    @Test func aRunKilledBeforeItsArchiveKeepsItsCommandLineBudget() throws {
+        let workspace = try Workspace()
+        let space = try workspace.space(replacing: ["budget: {evaluations: 1}": "budget: {evaluations: 5}"])
+        let first = try CLI.run(["search", space, "--run", workspace.path("run"), "--evaluations", "2"], deadline: 120)
+        #expect(first.status == 0, "\(first.stderr)")
+        try workspace.removeArchive()
+        let resumed = try CLI.run(["resume", workspace.path("run")], deadline: 120)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let status = try CLI.run(["status", workspace.path("run"), "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        #expect(object?["evaluations"] as? Int == 2 && object?["budget"] as? Int == 2, "\(status.stdout)\(status.stderr)")
+    }
 }
 
 /// One bad input: how to make it, and what the refusal must say.
