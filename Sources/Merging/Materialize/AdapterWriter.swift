@@ -123,7 +123,7 @@ public struct AdapterWriter {
                 out.update(repeating: 0)
                 var row = 0
                 for term in terms {
-                    let a = Self.floats(term.update.a, term.update.aInfo)
+                    let a = term.update.floats.a
                     for (i, value) in a.enumerated() { out[row * inner + i] = value }
                     row += term.update.rank
                 }
@@ -132,7 +132,7 @@ public struct AdapterWriter {
                 out.update(repeating: 0)
                 var column = 0
                 for term in terms {
-                    let b = Self.floats(term.update.b, term.update.bInfo), r = term.update.rank
+                    let b = term.update.floats.b, r = term.update.rank
                     for o in 0..<outer {
                         for k in 0..<r { out[o * rank + column + k] = term.factor * b[o * r + k] }
                     }
@@ -192,12 +192,5 @@ public struct AdapterWriter {
         try Disk.writeFile(Array((JSONValue.object(config).serialized(indent: 2) + "\n").utf8),
                            to: staging.path + "/" + LoRAAdapter.configFileName, reportedAs: staging.finalPath(LoRAAdapter.configFileName))
         try staging.commit(replacing: replacing)
-    }
-
-    static func floats(_ bytes: UnsafeRawBufferPointer, _ info: TensorInfo) -> [Float] {
-        [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
-            FloatConversion.decode(info.dtype, from: bytes, into: buffer)
-            count = info.elementCount
-        }
     }
 }

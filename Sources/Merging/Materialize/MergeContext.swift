@@ -28,14 +28,7 @@ final class MergeContext: @unchecked Sendable {
         let transposed: Bool
 
         init(_ update: SourceModel.LowRank) {
-            func decode(_ bytes: UnsafeRawBufferPointer, _ info: TensorInfo) -> [Float] {
-                [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
-                    FloatConversion.decode(info.dtype, from: bytes, into: buffer)
-                    count = info.elementCount
-                }
-            }
-            a = decode(update.a, update.aInfo)
-            b = decode(update.b, update.bInfo)
+            (a, b) = update.floats
             rank = update.rank
             scale = update.scale
             transposed = update.transposed

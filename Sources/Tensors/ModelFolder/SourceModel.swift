@@ -100,6 +100,17 @@ public struct SourceModel: Sendable {
         public let scale: Float
         public let transposed: Bool
         public var rank: Int { aInfo.shape[0] }
+
+        /// A [r, inner] and B [outer, r] as Float32.
+        public var floats: (a: [Float], b: [Float]) {
+            func decode(_ bytes: UnsafeRawBufferPointer, _ info: TensorInfo) -> [Float] {
+                [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, count in
+                    FloatConversion.decode(info.dtype, from: bytes, into: buffer)
+                    count = info.elementCount
+                }
+            }
+            return (decode(a, aInfo), decode(b, bInfo))
+        }
     }
 
     public func tensor(_ name: String) -> Tensor? {
