@@ -83,9 +83,9 @@ struct MergeBenchmark: ParsableCommand {
             var triad = triad
             do {
                 let arena = TensorArena()
-                try materializer.materialize(into: arena, roundingToOutputDType: false)
+                try materializer.materialize(into: arena, storage: .unrounded)
                 triad = Measure.triadBandwidth(bytes: 256 << 20, threads: threads)
-                inMemory = try Measure.best(of: 3) { try materializer.materialize(into: arena, roundingToOutputDType: false) }
+                inMemory = try Measure.best(of: 3) { try materializer.materialize(into: arena, storage: .unrounded) }
             }
             let rate = bytes / inMemory / 1e9
             let target = method == "ties" ? 0.10 : 0.50

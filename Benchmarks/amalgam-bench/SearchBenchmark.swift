@@ -83,7 +83,7 @@ struct SearchBenchmark: ParsableCommand {
 
     func search(_ space: SearchSpace, in path: String) throws -> (ending: SearchEngine.Ending, statistics: SearchEngine.Statistics) {
         let folder = try RunFolder.create(path: path, space: space, force: true)
-        return try SearchSession.run(folder: folder, space: space, workers: space.workers, evaluations: space.evaluations, time: nil,
+        return try SearchSession.run(folder: folder, space: space, workers: space.workers ?? 1, evaluations: space.evaluations, time: nil,
                                      stop: Cancellation()) { _ in }
     }
 

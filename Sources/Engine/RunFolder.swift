@@ -79,7 +79,8 @@ public struct RunFolder: Sendable {
         if let sigma = o.sigma { optimizer += ", sigma: \(sigma)" }
         lines.append(optimizer + "}")
         lines.append("budget: {evaluations: \(space.evaluations)\(space.time.map { ", time: \(Int($0))s" } ?? "")}")
-        lines.append("workers: \(space.workers)")
+        if let workers = space.workers { lines.append("workers: \(workers)") }
+        lines.append("arena: \(space.arena.rawValue)")
         lines.append("# fingerprints:")
         for (file, print) in try fingerprints(space) { lines.append("#   \(print) \(file)") }
         return lines.joined(separator: "\n") + "\n"

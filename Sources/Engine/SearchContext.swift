@@ -30,6 +30,10 @@ public struct SearchContext: Sendable {
     }
     /// Threads each worker's merge uses (the run's BLAS threads per worker).
     public let threadsPerWorker: Int
+    /// How a worker's arena stores a candidate (the space's `arena`): in the recipes' output
+    /// dtype, which the codec sets to the arena's dtype when the space names a narrow one, so
+    /// the arena always holds what `export` writes.
+    public let arenaStorage: Materializer.ArenaStorage
 
     public init(space: SearchSpace, threadsPerWorker: Int) throws {
         self.space = space
@@ -88,7 +92,13 @@ public struct SearchContext: Sendable {
             evaluation = nil
         }
         let stored = base.tensorNames.first.flatMap { base.tensor($0)?.info.dtype } ?? .f32
-        codec = GenomeCodec(space: space, outDType: stored.isFloat32Convertible ? stored : .f32)
+        let outDType: DType = switch space.arena {
+        case .auto, .float32: stored.isFloat32Convertible ? stored : .f32
+        case .bfloat16: .bf16
+        case .float16: .f16
+        }
+        codec = GenomeCodec(space: space, outDType: outDType)
+        arenaStorage = space.arena == .float32 ? .dtype(.f32) : .outputDType
     }
 
     /// The tasks scored on `split` (command tasks bring their own data and run on calibration only).

@@ -14,6 +14,13 @@ public enum SearchSession {
         return (workers, max(1, cores / workers))
     }
 
+    /// The memory plan of `space`'s workers on this machine and the worker count a run uses:
+    /// `requested` (named by `origin` in a refusal) when it fits, else the most that fit.
+    public static func planWorkers(space: SearchSpace, requested: Int?, origin: String) throws -> (workers: Int, plan: MemoryPlan) {
+        let plan = try MemoryPlan(context: SearchContext(space: space, threadsPerWorker: 1))
+        return (try plan.workers(requested, origin: origin), plan)
+    }
+
     /// Runs (or continues) the search of `folder` until a budget is spent or `stop` is set.
     ///
     /// A write the archive's disk refuses (full, failing, read-only: SQLITE_FULL, SQLITE_IOERR,

@@ -18,13 +18,16 @@ public struct EvaluationOutcome: Sendable {
     public var failed: Bool { error != nil }
 }
 
-/// One worker's bench: its own arena, allocated on the first candidate and reused by every
-/// later one (DESIGN.md §4), where it merges a candidate in memory and scores it.
+/// One worker's bench: its own arena (the merged weights, in the run's arena dtype) and
+/// workspace (key/value cache, activations, widened weight tiles, logits), allocated on the first
+/// candidate and reused by every later one (DESIGN.md §4), where it merges a candidate in memory
+/// and scores it.
 ///
 /// A class because it owns the arena; used by one thread at a time.
 public final class Workbench {
     public let context: SearchContext
     public let arena = TensorArena()
+    public let workspace = DecoderWorkspace()
 
     public init(context: SearchContext) {
         self.context = context
@@ -51,7 +54,7 @@ public final class Workbench {
             // The arena is filled only for the built-in evaluator: a worker whose tasks are all
             // `command` tasks streams each candidate to its folder and never allocates one.
             if context.evaluation != nil && tasks.contains(where: { $0.kind != .command }) {
-                try materializer.materialize(into: arena, cancellation: cancellation)
+                try materializer.materialize(into: arena, storage: context.arenaStorage, cancellation: cancellation)
             }
             var folder: String?
             defer { if let folder { try? FileManager.default.removeItem(atPath: folder) } }
@@ -68,6 +71,7 @@ public final class Workbench {
                 let configuration = try DecoderConfiguration(config)
                 var model = DecoderModel(configuration: configuration, weights: try DecoderWeights(arena: arena, configuration: configuration))
                 model.threads = context.threadsPerWorker
+                model.workspace = workspace
                 var built = Evaluator(model: model, tokenizer: evaluation.tokenizer, prefixToken: evaluation.endOfText, modelPath: folder)
                 built.cancellation = cancellation
                 built.prepared = evaluation.examples

@@ -20,7 +20,7 @@ extension Amalgam {
         @Option(name: .customLong("run"), help: ArgumentHelp("The run folder (default: runs/NAME, NAME from the space).", valueName: "folder"), completion: .directory)
         var runFolder: String?
 
-        @Option(help: "Parallel workers (default: the space's `workers`).")
+        @Option(help: "Parallel workers (default: the space's `workers`, else as many as memory holds, at most one per core).")
         var workers: Int?
 
         @Option(help: "Evaluations to run (default: the space's budget).")
@@ -35,7 +35,7 @@ extension Amalgam {
         @Flag(help: "Start afresh when the run folder already holds a run.")
         var force = false
 
-        @Flag(help: "Print the gene table and the centre genome's recipe, and exit.")
+        @Flag(help: "Print the gene table, the centre genome's recipe and the memory plan, and exit.")
         var dryRun = false
 
         func validate() throws {
@@ -47,17 +47,20 @@ extension Amalgam {
         func run() throws {
             var space = try SearchSpace(contentsOf: self.space)
             if let seed { space.optimizer.seed = seed }
+            if let workers { space.workers = workers }
+            let origin = workers.map { "--workers \($0)" } ?? space.workers.map { "\(self.space): workers \($0)" } ?? "\(self.space)"
             if dryRun {
-                try SearchReport.dryRun(space)
+                try SearchReport.dryRun(space, origin: origin)
                 return
             }
+            // Refused before anything is written when the workers cannot fit in memory.
+            space.workers = try SearchSession.planWorkers(space: space, requested: space.workers, origin: origin).workers
             // The frozen space carries the run's budget and workers from the start: a search killed
             // before its archive records them resumes with these, not the space file's.
             if let evaluations { space.evaluations = evaluations }
-            if let workers { space.workers = workers }
             if let time = time.flatMap(parseDurationText) { space.time = time }
             let folder = try RunFolder.create(path: runFolder ?? "runs/\(space.name)", space: space, force: force)
-            try SearchReport.runAndReport(folder: folder, space: space, workers: space.workers, evaluations: space.evaluations, time: space.time)
+            try SearchReport.runAndReport(folder: folder, space: space, workers: space.workers ?? 1, evaluations: space.evaluations, time: space.time)
         }
     }
 
@@ -88,7 +91,10 @@ extension Amalgam {
             let folder = RunFolder(path: runFolder)
             let space = try folder.frozenSpace()
             let recorded = try RunStatus.readForResume(folder: folder)
-            try SearchReport.runAndReport(folder: folder, space: space, workers: workers ?? recorded?.workers ?? space.workers,
+            let requested = workers ?? recorded?.workers ?? space.workers
+            let origin = workers.map { "--workers \($0)" } ?? "\(runFolder): the run's \(requested.map(String.init) ?? "") workers"
+            let resolved = try SearchSession.planWorkers(space: space, requested: requested, origin: origin).workers
+            try SearchReport.runAndReport(folder: folder, space: space, workers: resolved,
                                           evaluations: evaluations ?? recorded?.budget ?? space.evaluations, time: time.flatMap(parseDurationText))
         }
     }

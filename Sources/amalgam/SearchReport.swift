@@ -6,7 +6,7 @@ import Tensors
 /// How `search` and `resume` talk to a person: the dry-run table, the progress line, the closing
 /// front and export. Formatting only; the work is the Engine's.
 enum SearchReport {
-    static func dryRun(_ space: SearchSpace) throws {
+    static func dryRun(_ space: SearchSpace, origin: String) throws {
         let context = try SearchContext(space: space, threadsPerWorker: 1)
         let codec = context.codec
         print("space \(space.name): \(codec.dimension) genes, methods \(space.methods.map(\.rawValue).joined(separator: ", ")), \(space.layerCount) layers")
@@ -22,6 +22,14 @@ enum SearchReport {
         }
         print("\ncentre genome's recipe:")
         print(try codec.decode(codec.centre).yaml, terminator: "")
+        let plan = try MemoryPlan(context: context)
+        print("")
+        for line in plan.lines(workers: space.workers) { print(line) }
+        do {
+            _ = try plan.workers(space.workers, origin: origin)
+        } catch {
+            print("refused: \(error)")
+        }
     }
 
     static func runAndReport(folder: RunFolder, space: SearchSpace, workers: Int, evaluations: Int, time: Double?) throws {

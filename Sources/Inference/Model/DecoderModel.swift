@@ -9,7 +9,8 @@ import Tensors
 /// part of each head, causal or sliding-window softmax, optional score soft-capping) → [output
 /// norm] → residual, and [input norm] → gated MLP (SiLU or GELU-tanh) → [output norm] →
 /// residual; final RMSNorm, the (possibly tied) output head, optional logit soft-capping.
-/// Float32 throughout; the matrix products go through OpenBLAS `sgemm`.
+/// Float32 arithmetic throughout (weights stored as BF16 or F16 are widened exactly, tile by
+/// tile, as they are multiplied); the matrix products go through OpenBLAS `sgemm`.
 public struct DecoderModel: Sendable {
     public let configuration: DecoderConfiguration
     public let weights: DecoderWeights
@@ -27,6 +28,9 @@ public struct DecoderModel: Sendable {
     public var threads = 1
     /// How products are cut (tests cut tiny models finely to have several tiles).
     var tiling = Tiling()
+    /// Memory for sessions to reuse (cache, activations, widened tiles, logits); nil: each
+    /// session allocates its own.
+    public var workspace: DecoderWorkspace?
 
     struct Tiling {
         var sliceWidth = 512
@@ -63,17 +67,26 @@ public final class DecoderSession {
     public private(set) var length = 0
     private let keys: [UnsafeMutablePointer<Float>]
     private let values: [UnsafeMutablePointer<Float>]
+    /// The model's workspace when this session holds it, else one of its own.
+    private let workspace: DecoderWorkspace
+    private let holdsShared: Bool
 
     init(model: DecoderModel, capacity: Int) {
         self.model = model
         self.capacity = capacity
+        if let shared = model.workspace, shared.claim() {
+            workspace = shared
+            holdsShared = true
+        } else {
+            workspace = DecoderWorkspace()
+            holdsShared = false
+        }
         let width = model.configuration.keyValueHeadCount * model.configuration.headDimension
-        keys = (0..<model.configuration.layerCount).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: capacity * width) }
-        values = (0..<model.configuration.layerCount).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: capacity * width) }
+        (keys, values) = workspace.caches(layers: model.configuration.layerCount, count: capacity * width)
     }
 
     deinit {
-        for buffer in keys + values { buffer.deallocate() }
+        if holdsShared { workspace.release() }
     }
 
     /// Forgets every position (the cache is reused).
@@ -202,9 +215,10 @@ public final class DecoderSession {
         let h = model.configuration.hiddenSize, vocabulary = model.configuration.vocabularySize
         for chunk in stride(from: 0, to: heads.count, by: DecoderModel.headRowsPerProduct) {
             let end = min(heads.count, chunk + DecoderModel.headRowsPerProduct)
-            let logits = try head(hidden[(chunk * h)..<(end * h)])
+            let logits = try headInWorkspace(hidden[(chunk * h)..<(end * h)])
             for row in chunk..<end {
-                let logSoftmax = LogSoftmax(logits[((row - chunk) * vocabulary)..<((row - chunk + 1) * vocabulary)])
+                let start = (row - chunk) * vocabulary
+                let logSoftmax = LogSoftmax(UnsafeBufferPointer(rebasing: logits[start..<(start + vocabulary)]))
                 for target in targets[row] { totals[target.request][target.continuation] += logSoftmax(target.token) }
             }
         }
@@ -217,12 +231,25 @@ public final class DecoderSession {
         let c = model.configuration
         let rows = hidden.count / c.hiddenSize
         var logits = [Float](repeating: 0, count: rows * c.vocabularySize)
-        guard rows > 0 else { return logits }
+        try logits.withUnsafeMutableBufferPointer { out throws(ModelError) in try head(hidden, into: out) }
+        return logits
+    }
+
+    /// The head's logits into the session's workspace (valid until the next call).
+    private func headInWorkspace(_ hidden: ArraySlice<Float>) throws(ModelError) -> UnsafeBufferPointer<Float> {
+        let count = hidden.count / model.configuration.hiddenSize * model.configuration.vocabularySize
+        let out = UnsafeMutableBufferPointer(start: workspace.logits.reserve(count), count: count)
+        try head(hidden, into: out)
+        return UnsafeBufferPointer(out)
+    }
+
+    private func head(_ hidden: ArraySlice<Float>, into logits: UnsafeMutableBufferPointer<Float>) throws(ModelError) {
+        let c = model.configuration
+        let rows = hidden.count / c.hiddenSize
+        guard rows > 0, let out = logits.baseAddress else { return }
         hidden.withUnsafeBufferPointer { x in
-            logits.withUnsafeMutableBufferPointer { out in
-                if let x = x.baseAddress, let out = out.baseAddress {
-                    multiply(x, model.weights.head, rows: rows, inner: c.hiddenSize, outputs: c.vocabularySize, into: out)
-                }
+            if let x = x.baseAddress {
+                multiply(x, model.weights.head, rows: rows, inner: c.hiddenSize, outputs: c.vocabularySize, into: out)
             }
         }
         if let cap = c.finalLogitSoftCap {
@@ -233,7 +260,6 @@ public final class DecoderSession {
         if logits.contains(where: { !$0.isFinite }) {
             throw ModelError(file: "(model)", "gives non-finite logits (its weights overflow or are corrupt)")
         }
-        return logits
     }
 
     /// Runs `tokens` through every layer, laid out by `layout(window)` for each sliding window
@@ -269,8 +295,7 @@ public final class DecoderSession {
         // Activations, one allocation carved into buffers; every buffer is written before it is read.
         let scoresPerThread = segments.map { $0.rows.count * $0.slots.count }.max() ?? 0
         let sizes = [t * h, t * h, t * h, t * nq, t * nq, t * inter, t * inter, threads * scoresPerThread]
-        let memory = UnsafeMutablePointer<Float>.allocate(capacity: sizes.reduce(0, +))
-        defer { memory.deallocate() }
+        let memory = workspace.activations.reserve(sizes.reduce(0, +))
         var carved: [UnsafeMutablePointer<Float>] = []
         var offset = 0
         for size in sizes {
@@ -282,8 +307,8 @@ public final class DecoderSession {
         let scale = c.embeddingScale ?? 1
         forRows(t) { range in
             for i in range {
-                let token = tokens[i]
-                for j in 0..<h { x[i * h + j] = w.embedding[token * h + j] * scale }
+                w.embedding.decode((tokens[i] * h)..<((tokens[i] + 1) * h), into: x + i * h)
+                if scale != 1 { for j in 0..<h { x[i * h + j] *= scale } }
             }
         }
         for (index, layer) in w.layers.enumerated() {
@@ -371,21 +396,50 @@ public final class DecoderSession {
     }
 
     /// out = x · weightᵀ for a [outputs × inner] weight (torch's Linear layout), in tiles fixed
-    /// by the shape alone (see `DecoderModel.threads`).
-    private func multiply(_ x: UnsafePointer<Float>, _ weight: UnsafeBufferPointer<Float>, rows: Int, inner: Int, outputs: Int, into out: UnsafeMutablePointer<Float>) {
-        guard let w = weight.baseAddress, rows > 0 else { return }
+    /// by the shape alone (see `DecoderModel.threads`). A weight stored narrower than Float32 is
+    /// widened exactly before `sgemm` reads it — each tile's slice by the thread computing it,
+    /// or, for a product cut into row blocks (whose tiles share a slice), the whole weight once —
+    /// so every `sgemm` call sees the same operands as with the weight stored in Float32, and
+    /// the logits are bitwise those of the widened model.
+    private func multiply(_ x: UnsafePointer<Float>, _ weight: StoredTensor, rows: Int, inner: Int, outputs: Int, into out: UnsafeMutablePointer<Float>) {
+        guard rows > 0, weight.count > 0 else { return }
         let tiling = model.tiling, width = tiling.sliceWidth
         let slices = (outputs + width - 1) / width
         // Narrow products cut their rows too, into equal blocks of about `rowBlock` (never a
         // sliver of a row or two, which OpenBLAS would compute with other kernels).
         let blocks = outputs <= tiling.narrowOutputs ? max(1, rows / tiling.rowBlock) : 1
         let blockRows = (rows + blocks - 1) / blocks
-        Parallel.forEach(pieces: slices * blocks, threads: model.threads) { piece, _ in
+        let threads = min(max(1, model.threads), slices * blocks)
+        // Where each tile finds its weight slice as Float32, and where a thread widens its own.
+        let whole: UnsafePointer<Float>?, tiles: UnsafeMutablePointer<Float>?
+        if let floats = weight.floats {
+            (whole, tiles) = (floats, nil)
+        } else if blocks > 1 {
+            let widened = workspace.widened.reserve(outputs * inner)
+            Parallel.forEach(pieces: slices, threads: threads) { slice, _ in
+                let start = slice * width, count = min(width, outputs - start)
+                weight.decode((start * inner)..<((start + count) * inner), into: widened + start * inner)
+            }
+            (whole, tiles) = (UnsafePointer(widened), nil)
+        } else {
+            (whole, tiles) = (nil, workspace.widened.reserve(threads * width * inner))
+        }
+        Parallel.forEach(pieces: slices * blocks, threads: threads) { piece, thread in
             let start = (piece % slices) * width, count = min(width, outputs - start)
             let first = (piece / slices) * blockRows, height = min(blockRows, rows - first)
             guard height > 0 else { return }
+            let slice: UnsafePointer<Float>
+            if let whole {
+                slice = whole + start * inner
+            } else if let tiles {
+                let own = tiles + thread * width * inner
+                weight.decode((start * inner)..<((start + count) * inner), into: own)
+                slice = UnsafePointer(own)
+            } else {
+                return
+            }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(height), Int32(count), Int32(inner),
-                        1, x + first * inner, Int32(inner), w + start * inner, Int32(inner), 0, out + first * outputs + start, Int32(outputs))
+                        1, x + first * inner, Int32(inner), slice, Int32(inner), 0, out + first * outputs + start, Int32(outputs))
         }
     }
 

@@ -1,7 +1,9 @@
 import Tensors
 
-/// A decoder's weights as Float32 buffers, read from a model folder or borrowed from a
-/// `TensorArena` (a candidate merged in memory is never copied or written to disk).
+/// A decoder's weights, read from a model folder or borrowed from a `TensorArena` (a candidate
+/// merged in memory is never copied or written to disk). Matrices stay in their stored dtype
+/// (F32, F16 or BF16: a BF16 model takes 2 bytes per parameter) and are widened tile by tile as
+/// the forward pass multiplies; norms and biases are Float32 (widened once, exactly).
 /// Every tensor the architecture needs must be present with the configured shape; extra tensors
 /// are refused, so that a mismatched checkpoint is an error rather than a silent skip.
 public final class DecoderWeights: @unchecked Sendable {
@@ -9,26 +11,33 @@ public final class DecoderWeights: @unchecked Sendable {
     /// are borrowed as row ranges, never copied.
     struct Layer {
         let attentionInputNorm, attentionOutputNorm, mlpInputNorm, mlpOutputNorm: UnsafeBufferPointer<Float>?
-        let query, key, value, output: UnsafeBufferPointer<Float>
+        let query, key, value, output: StoredTensor
         let queryBias, keyBias, valueBias, outputBias: UnsafeBufferPointer<Float>?
         let queryNorm, keyNorm: UnsafeBufferPointer<Float>?
-        let gate, up, down: UnsafeBufferPointer<Float>
+        let gate, up, down: StoredTensor
     }
 
-    let embedding: UnsafeBufferPointer<Float>
+    let embedding: StoredTensor
     let layers: [Layer]
     let finalNorm: UnsafeBufferPointer<Float>
-    let head: UnsafeBufferPointer<Float>
+    let head: StoredTensor
     /// Keeps borrowed memory alive (the arena), or owns what was read from disk.
     private let owner: AnyObject?
-    private var owned: [UnsafeMutableBufferPointer<Float>] = []
+    private var owned: [UnsafeMutableRawBufferPointer] = []
 
     deinit { for buffer in owned { buffer.deallocate() } }
 
-    /// Reads every weight of `folder` as Float32.
+    /// Bytes of the matrices (what the arena or the folder's copy holds, norms aside).
+    public var matrixBytes: Int {
+        var total = embedding.byteCount + (head.base == embedding.base ? 0 : head.byteCount)
+        for layer in layers { total += [layer.query, layer.key, layer.value, layer.output, layer.gate, layer.up, layer.down].reduce(0) { $0 + $1.byteCount } }
+        return total
+    }
+
+    /// Reads every weight of `folder`: matrices at their stored width, vectors as Float32.
     public convenience init(folder: ModelFolder, configuration: DecoderConfiguration) throws {
-        var buffers: [String: UnsafeBufferPointer<Float>] = [:]
-        var owned: [UnsafeMutableBufferPointer<Float>] = []
+        var tensors: [String: StoredTensor] = [:]
+        var owned: [UnsafeMutableRawBufferPointer] = []
         let shapes = configuration.tensorShapes
         do {
             for (name, shape) in shapes {
@@ -38,10 +47,19 @@ public final class DecoderWeights: @unchecked Sendable {
                 guard info.shape == shape else {
                     throw ModelError(file: file.path, "tensor '\(name)' has shape \(info.shape), config.json implies \(shape)")
                 }
-                let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: info.elementCount)
-                owned.append(buffer)
-                try file.read(info, into: buffer)
-                buffers[name] = UnsafeBufferPointer(buffer)
+                guard info.dtype.isFloat32Convertible else {
+                    throw ModelError(file: file.path, "tensor '\(name)' is \(info.dtype.rawValue), not F32, F16 or BF16")
+                }
+                // Matrices keep their stored width; vectors are widened when `Self.init` reads them.
+                let dtype = shape.count >= 2 ? info.dtype : .f32
+                let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, info.elementCount * dtype.byteWidth), alignment: 64)
+                owned.append(memory)
+                if dtype == info.dtype, dtype != .f32 {
+                    memory.copyMemory(from: file.bytes(of: info))
+                } else {
+                    try file.read(info, into: memory.bindMemory(to: Float.self))
+                }
+                tensors[name] = memory.baseAddress.map { StoredTensor(base: UnsafeRawPointer($0), dtype: dtype, count: info.elementCount) }
             }
             let expected = Set(shapes.map(\.0))
             let tolerated: Set<String> = configuration.tiedEmbeddings ? ["lm_head.weight"] : []
@@ -52,68 +70,90 @@ public final class DecoderWeights: @unchecked Sendable {
             for buffer in owned { buffer.deallocate() }
             throw error
         }
-        try self.init(buffers: buffers, configuration: configuration, owner: nil, file: folder.path)
-        self.owned = owned
+        try self.init(tensors: tensors, configuration: configuration, owner: nil, owned: owned, file: folder.path)
     }
 
     /// Borrows the merged weights of `arena` (which must outlive this object's use).
     public convenience init(arena: TensorArena, configuration: DecoderConfiguration) throws {
-        var buffers: [String: UnsafeBufferPointer<Float>] = [:]
+        var tensors: [String: StoredTensor] = [:]
         for (name, shape) in configuration.tensorShapes {
-            guard let buffer = arena[name] else { throw ModelError(file: "(in-memory candidate)", "has no tensor '\(name)'") }
-            guard buffer.count == shape.reduce(1, *) else {
-                throw ModelError(file: "(in-memory candidate)", "tensor '\(name)' has \(buffer.count) elements, config.json implies \(shape)")
+            guard let tensor = arena[name] else { throw ModelError(file: "(in-memory candidate)", "has no tensor '\(name)'") }
+            guard tensor.count == shape.reduce(1, *) else {
+                throw ModelError(file: "(in-memory candidate)", "tensor '\(name)' has \(tensor.count) elements, config.json implies \(shape)")
             }
-            buffers[name] = buffer
+            tensors[name] = tensor
         }
-        try self.init(buffers: buffers, configuration: configuration, owner: arena, file: "(in-memory candidate)")
+        try self.init(tensors: tensors, configuration: configuration, owner: arena, owned: [], file: "(in-memory candidate)")
     }
 
-    private init(buffers: [String: UnsafeBufferPointer<Float>], configuration c: DecoderConfiguration, owner: AnyObject?, file: String) throws {
+    private init(tensors: [String: StoredTensor], configuration c: DecoderConfiguration, owner: AnyObject?,
+                 owned: [UnsafeMutableRawBufferPointer], file: String) throws {
+        var owned = owned
+        // On any failure below, what this object would have owned is freed here.
+        var built = false
+        defer { if !built { for buffer in owned { buffer.deallocate() } } }
+        func matrix(_ name: String) throws -> StoredTensor {
+            guard let tensor = tensors[name] else { throw ModelError(file: file, "has no tensor '\(name)'") }
+            return tensor
+        }
+        /// A vector as Float32: borrowed when stored so, else widened once into memory this object owns.
         func get(_ name: String) throws -> UnsafeBufferPointer<Float> {
-            guard let buffer = buffers[name] else { throw ModelError(file: file, "has no tensor '\(name)'") }
-            return buffer
+            let tensor = try matrix(name)
+            if let floats = tensor.floats { return UnsafeBufferPointer(start: floats, count: tensor.count) }
+            let memory = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, tensor.count * 4), alignment: 64)
+            owned.append(memory)
+            let values = memory.bindMemory(to: Float.self)
+            if let base = values.baseAddress { tensor.decode(0..<tensor.count, into: base) }
+            return UnsafeBufferPointer(start: values.baseAddress, count: tensor.count)
         }
         func rows(_ buffer: UnsafeBufferPointer<Float>, _ range: Range<Int>, width: Int) -> UnsafeBufferPointer<Float> {
             UnsafeBufferPointer(rebasing: buffer[(range.lowerBound * width)..<(range.upperBound * width)])
         }
         let b = c.block, h = c.hiddenSize, q = c.headCount * c.headDimension, kv = c.keyValueHeadCount * c.headDimension
-        embedding = try get("model.embed_tokens.weight")
+        embedding = try matrix("model.embed_tokens.weight")
         layers = try (0..<c.layerCount).map { i in
             let p = "model.layers.\(i)."
             func optional(_ name: String?) throws -> UnsafeBufferPointer<Float>? { try name.map { try get(p + $0 + ".weight") } }
-            func attention(_ role: String, _ range: Range<Int>, suffix: String) throws -> UnsafeBufferPointer<Float> {
+            func attention(_ role: String, _ range: Range<Int>) throws -> StoredTensor {
                 switch b.attention.projections {
-                case .separate: return try get(p + "self_attn.\(role)_proj.\(suffix)")
-                case .fused: return rows(try get(p + "self_attn.qkv_proj.\(suffix)"), range, width: suffix == "weight" ? h : 1)
+                case .separate: return try matrix(p + "self_attn.\(role)_proj.weight")
+                case .fused: return try matrix(p + "self_attn.qkv_proj.weight").rows(range, width: h)
+                }
+            }
+            func bias(_ role: String, _ range: Range<Int>) throws -> UnsafeBufferPointer<Float> {
+                switch b.attention.projections {
+                case .separate: return try get(p + "self_attn.\(role)_proj.bias")
+                case .fused: return rows(try get(p + "self_attn.qkv_proj.bias"), range, width: 1)
                 }
             }
             let (qr, kr, vr) = (0..<q, q..<(q + kv), (q + kv)..<(q + 2 * kv))
-            let gate: UnsafeBufferPointer<Float>, up: UnsafeBufferPointer<Float>
+            let gate: StoredTensor, up: StoredTensor
             if b.mlp.fusedGateUp {
-                let fused = try get(p + "mlp.gate_up_proj.weight")
-                gate = rows(fused, 0..<c.intermediateSize, width: h)
-                up = rows(fused, c.intermediateSize..<(2 * c.intermediateSize), width: h)
+                let fused = try matrix(p + "mlp.gate_up_proj.weight")
+                gate = fused.rows(0..<c.intermediateSize, width: h)
+                up = fused.rows(c.intermediateSize..<(2 * c.intermediateSize), width: h)
             } else {
-                gate = try get(p + "mlp.gate_proj.weight")
-                up = try get(p + "mlp.up_proj.weight")
+                gate = try matrix(p + "mlp.gate_proj.weight")
+                up = try matrix(p + "mlp.up_proj.weight")
             }
             let norms = b.attention.queryKeyNorm != .none
             return Layer(
                 attentionInputNorm: try optional(b.attention.inputNorm), attentionOutputNorm: try optional(b.attention.outputNorm),
                 mlpInputNorm: try optional(b.mlp.inputNorm), mlpOutputNorm: try optional(b.mlp.outputNorm),
-                query: try attention("q", qr, suffix: "weight"), key: try attention("k", kr, suffix: "weight"),
-                value: try attention("v", vr, suffix: "weight"), output: try get(p + "self_attn.o_proj.weight"),
-                queryBias: b.attention.bias ? try attention("q", qr, suffix: "bias") : nil,
-                keyBias: b.attention.bias ? try attention("k", kr, suffix: "bias") : nil,
-                valueBias: b.attention.bias ? try attention("v", vr, suffix: "bias") : nil,
+                query: try attention("q", qr), key: try attention("k", kr),
+                value: try attention("v", vr), output: try matrix(p + "self_attn.o_proj.weight"),
+                queryBias: b.attention.bias ? try bias("q", qr) : nil,
+                keyBias: b.attention.bias ? try bias("k", kr) : nil,
+                valueBias: b.attention.bias ? try bias("v", vr) : nil,
                 outputBias: b.attention.outputBias ? try get(p + "self_attn.o_proj.bias") : nil,
                 queryNorm: norms ? try get(p + "self_attn.q_norm.weight") : nil,
                 keyNorm: norms ? try get(p + "self_attn.k_norm.weight") : nil,
-                gate: gate, up: up, down: try get(p + "mlp.down_proj.weight"))
+                gate: gate, up: up, down: try matrix(p + "mlp.down_proj.weight"))
         }
         finalNorm = try get("model.norm.weight")
-        head = c.tiedEmbeddings ? embedding : try get("lm_head.weight")
+        head = c.tiedEmbeddings ? embedding : try matrix("lm_head.weight")
         self.owner = owner
+        self.owned = owned
+        built = true
     }
 }

@@ -61,12 +61,12 @@ extension DecoderModel {
 
 /// The log-softmax of one logits row, its normalizer computed once for any number of tokens:
 /// logit − max − log Σ exp(logit − max), the sum in Double.
-struct LogSoftmax {
-    let logits: ArraySlice<Float>
+struct LogSoftmax<Logits: RandomAccessCollection> where Logits.Element == Float, Logits.Index == Int {
+    let logits: Logits
     let maximum: Float
     let logSum: Double
 
-    init(_ logits: ArraySlice<Float>) {
+    init(_ logits: Logits) {
         self.logits = logits
         maximum = logits.max() ?? 0
         var sum = 0.0

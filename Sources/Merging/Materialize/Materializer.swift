@@ -27,6 +27,20 @@ public struct Materializer: Sendable {
         guard out.count == tensor.elementCount else {
             throw SafetensorsError(file: "(arena)", tensor: tensor.name, .elementCountMismatch(expected: tensor.elementCount, actual: out.count))
         }
+        guard let base = out.baseAddress else { return }
+        try merge(tensor, into: .floats(base), roundingThrough: nil)
+    }
+
+    /// Where merged chunks go: Float32 in place, or encoded into `dtype` bytes through a
+    /// per-thread chunk of Float32 (never a Float32 copy of the tensor).
+    enum Destination {
+        case floats(UnsafeMutablePointer<Float>)
+        case encoded(UnsafeMutableRawPointer, DType)
+    }
+
+    /// Merges `tensor` chunk by chunk into `destination`, each chunk's Float32 values rounded
+    /// through `roundingThrough` (the output dtype) before they are stored.
+    func merge(_ tensor: MergePlan.OutputTensor, into destination: Destination, roundingThrough rounding: DType?) throws {
         var sources: [MergeContext.Source] = []
         for input in tensor.inputs {
             guard let source = plan.models[input.model].source.tensor(input.tensor) else {
@@ -34,7 +48,7 @@ public struct Materializer: Sendable {
             }
             sources.append(MergeContext.Source(bytes: source.bytes, dtype: source.dtype, update: source.lowRank.map(MergeContext.LowRankUpdate.init)))
         }
-        guard let base = out.baseAddress, tensor.elementCount > 0 else { return }
+        guard tensor.elementCount > 0 else { return }
         var folded: [UnsafeMutableBufferPointer<Float>] = []
         defer { folded.forEach { $0.deallocate() } }
         if !plan.recipe.mergeMethod.readsSourcesOnce && !tensor.passthrough {
@@ -53,34 +67,66 @@ public struct Materializer: Sendable {
         }
         let context = MergeContext(tensor: tensor, sources: sources, threads: threads, seed: seed)
         let kernel = try makeKernel(plan.recipe.mergeMethod, context: context, recipeFile: plan.file)
-        nonisolated(unsafe) let destination = base
-        context.forEachChunk(extra: kernel.extraBuffers) { chunk, range, scratch in
-            kernel.combine(chunk: chunk, range: range, scratch: scratch, out: destination + range.lowerBound)
+        let rounding = rounding.flatMap { $0 == .f32 ? nil : $0 }
+        switch destination {
+        case .floats(let base):
+            nonisolated(unsafe) let base = base
+            context.forEachChunk(extra: kernel.extraBuffers) { chunk, range, scratch in
+                kernel.combine(chunk: chunk, range: range, scratch: scratch, out: base + range.lowerBound)
+                if let rounding { FloatConversion.roundTrip(rounding, base + range.lowerBound, count: range.count) }
+            }
+        case .encoded(let base, let dtype):
+            nonisolated(unsafe) let base = base
+            let width = dtype.byteWidth, staged = kernel.extraBuffers
+            context.forEachChunk(extra: staged + 1) { chunk, range, scratch in
+                let values = scratch.extra[staged]
+                kernel.combine(chunk: chunk, range: range, scratch: scratch, out: values)
+                if let rounding, rounding != dtype { FloatConversion.roundTrip(rounding, values, count: range.count) }
+                FloatConversion.encode(dtype, from: UnsafeBufferPointer(start: values, count: range.count),
+                                       into: UnsafeMutableRawBufferPointer(start: base + range.lowerBound * width, count: range.count * width))
+            }
         }
     }
 
-    /// Merges every tensor into `arena` under its output name. With `roundingToOutputDType` the
-    /// values are rounded through each tensor's output dtype, so the arena holds exactly what a
-    /// model written by `write` would load as. Once `cancellation` is cancelled, the next tensor
-    /// is not merged and `CancellationError` is thrown.
-    public func materialize(into arena: TensorArena, roundingToOutputDType: Bool = true, cancellation: Cancellation? = nil,
+    /// Merges every tensor into `arena` under its output name, stored as `storage` says. With
+    /// `.outputDType` (the default) the arena holds exactly the tensors `write` puts on disk.
+    /// Once `cancellation` is cancelled, the next tensor is not merged and `CancellationError` is
+    /// thrown.
+    public func materialize(into arena: TensorArena, storage: ArenaStorage = .outputDType, cancellation: Cancellation? = nil,
                             progress: ((Int, Int) -> Void)? = nil) throws {
         for (index, tensor) in plan.tensors.enumerated() {
             try cancellation?.check()
-            let buffer = arena.buffer(tensor.name, count: tensor.elementCount)
-            try merge(tensor, into: buffer)
-            if roundingToOutputDType { Self.round(buffer, to: tensor.outDType, threads: threads) }
+            let dtype = storage.storedDType(of: tensor)
+            let bytes = arena.storage(tensor.name, count: tensor.elementCount, dtype: dtype)
+            guard let base = bytes.baseAddress else { continue }
+            let rounding = storage == .unrounded ? nil : tensor.outDType
+            if dtype == .f32 {
+                try merge(tensor, into: .floats(base.assumingMemoryBound(to: Float.self)), roundingThrough: rounding)
+            } else {
+                try merge(tensor, into: .encoded(base, dtype), roundingThrough: rounding)
+            }
             progress?(index + 1, plan.tensors.count)
         }
     }
 
-    /// Rounds Float32 values in place through `dtype` (a no-op for F32).
-    public static func round(_ values: UnsafeMutableBufferPointer<Float>, to dtype: DType, threads: Int = 1) {
-        guard dtype != .f32, dtype.isFloat32Convertible, let base = values.baseAddress else { return }
-        let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: values.count * 2, alignment: 64)
-        defer { raw.deallocate() }
-        FloatConversion.encode(dtype, from: UnsafeBufferPointer(values), into: raw, threads: threads)
-        FloatConversion.decode(dtype, from: UnsafeRawBufferPointer(raw), into: UnsafeMutableBufferPointer(start: base, count: values.count), threads: threads)
+    /// How an arena stores a candidate's merged tensors (DESIGN.md §5b: the arena's storage dtype).
+    public enum ArenaStorage: Sendable, Equatable {
+        /// Each tensor in its output dtype: exactly what `write` puts on disk (BF16 for a BF16
+        /// recipe, 2 bytes per parameter).
+        case outputDType
+        /// Every tensor in `dtype`, its values rounded through the output dtype first (a Float32
+        /// arena of a BF16 recipe holds the BF16 values, widened).
+        case dtype(DType)
+        /// Float32 as merged, not rounded to the output dtype (benchmarks of the merge alone).
+        case unrounded
+
+        public func storedDType(of tensor: MergePlan.OutputTensor) -> DType {
+            switch self {
+            case .outputDType: tensor.outDType.isFloat32Convertible ? tensor.outDType : .f32
+            case .dtype(let dtype): dtype
+            case .unrounded: .f32
+            }
+        }
     }
 
     /// The shard layout of the merged weights, in plan order.
@@ -90,17 +136,19 @@ public struct Materializer: Sendable {
             maxShardSize: maxShardSize)
     }
 
-    /// Merges every tensor and writes it through `writer`, reusing one Float32 buffer as large as
-    /// the largest tensor; `cancellation` is checked between tensors.
+    /// Merges every tensor and writes it through `writer`, encoded chunk by chunk into one
+    /// buffer as large as the largest tensor in its output dtype (half a Float32 copy for BF16);
+    /// `cancellation` is checked between tensors.
     public func write(to writer: SafetensorsWriter, cancellation: Cancellation? = nil, progress: ((Int, Int) -> Void)? = nil) throws {
-        let largest = plan.tensors.map(\.elementCount).max() ?? 0
-        let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(largest, 1))
+        let largest = plan.tensors.map { $0.elementCount * ArenaStorage.outputDType.storedDType(of: $0).byteWidth }.max() ?? 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(largest, 1), alignment: 64)
         defer { buffer.deallocate() }
         for (index, tensor) in plan.tensors.enumerated() {
             try cancellation?.check()
-            let out = UnsafeMutableBufferPointer(rebasing: buffer[0..<tensor.elementCount])
-            try merge(tensor, into: out)
-            try writer.write(tensor.name, values: UnsafeBufferPointer(out), threads: threads)
+            let dtype = ArenaStorage.outputDType.storedDType(of: tensor)
+            guard let base = buffer.baseAddress else { continue }
+            try merge(tensor, into: .encoded(base, dtype), roundingThrough: nil)
+            try writer.write(tensor.name, encoded: UnsafeRawBufferPointer(start: base, count: tensor.elementCount * dtype.byteWidth))
             progress?(index + 1, plan.tensors.count)
         }
         try writer.finish()

@@ -93,7 +93,11 @@ public struct SearchSpace: Sendable, Equatable {
     public var evaluations: Int
     /// Wall-time budget in seconds, if any.
     public var time: Double?
-    public var workers: Int
+    /// Parallel workers; nil: as many as the machine's memory holds, at most one per core
+    /// (`MemoryPlan`).
+    public var workers: Int?
+    /// How each worker's arena stores a candidate's merged weights.
+    public var arena: ArenaSetting = .auto
     /// Layers of the base model (from its config.json).
     public var layerCount: Int
 
@@ -148,7 +152,7 @@ public struct SearchSpace: Sendable, Equatable {
             throw fail(nil, "is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         let allowed: Set<String> = ["name", "base_model", "models", "methods", "layer_granularity", "filters", "genes", "layers",
-                                    "fitness", "fitness_inline", "objectives", "optimizer", "budget", "workers"]
+                                    "fitness", "fitness_inline", "objectives", "optimizer", "budget", "workers", "arena"]
         for key in root.keys {
             guard let name = key.string else { throw fail(nil, "a key is not a string") }
             if !allowed.contains(name) { throw fail(name, "unknown key (expected one of \(allowed.sorted().joined(separator: ", ")))") }
@@ -350,7 +354,12 @@ public struct SearchSpace: Sendable, Equatable {
         self.evaluations = evaluations
         self.time = time
         workers = try root["workers"].map { node throws(SearchSpaceError) in try integer(node, "workers", minimum: 1) }
-            ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
+        if let node = root["arena"] {
+            guard let text = node.string, let setting = ArenaSetting(rawValue: text) else {
+                throw fail("arena", "\"\(node.string ?? "?")\" is not an arena dtype (expected \(ArenaSetting.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            arena = setting
+        }
 
         // The models: each a folder with config.json, all with the base's layer count and type.
         func config(_ path: String, _ field: String) throws(SearchSpaceError) -> (layers: Int, type: String) {
@@ -378,4 +387,17 @@ public struct SearchSpace: Sendable, Equatable {
         }
         if layerGranularity > layerCount { throw fail("layer_granularity", "\(layerGranularity) is more than the model's \(layerCount) layers") }
     }
+}
+
+/// The dtype a worker's arena stores merged weights in (`arena:` in a space). Merges are always
+/// computed in Float32, chunk by chunk, and stored narrow.
+/// - `auto` (the default): the recipes' output dtype, which is the base checkpoint's stored dtype
+///   — BF16 for a BF16 model (2 bytes per parameter), F32 for an F32 one. Scores are those of
+///   the model `export` writes, read back from disk.
+/// - `bfloat16`, `float16`: every candidate's recipe gets that `out_dtype`, so the arena is again
+///   exactly what `export` writes (for an F32 base, this rounds its weights).
+/// - `float32`: the output dtype's values, widened and stored as Float32 (4 bytes per
+///   parameter): the same scores as `auto`, for comparison.
+public enum ArenaSetting: String, Sendable, CaseIterable {
+    case auto, bfloat16, float16, float32
 }

@@ -43,6 +43,16 @@ public enum FloatConversion {
         }
     }
 
+    /// Rounds Float32 `values` in place through `dtype` (what storing them as `dtype` and reading
+    /// them back gives; a no-op for F32).
+    public static func roundTrip(_ dtype: DType, _ values: UnsafeMutablePointer<Float>, count: Int) {
+        switch dtype {
+        case .bf16: for i in 0..<count { values[i] = float(bf16: bf16(values[i])) }
+        case .f16: for i in 0..<count { values[i] = Float(Float16(values[i])) }
+        default: break
+        }
+    }
+
     /// One BF16 → Float32: the 16 bits are the top half of the float.
     @inline(__always)
     public static func float(bf16 bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }

@@ -98,6 +98,21 @@ public final class SafetensorsWriter: @unchecked Sendable {
         written.withLock { _ = $0.insert(name) }
     }
 
+    /// Writes tensor `name` from `bytes`, already encoded in its planned dtype.
+    public func write(_ name: String, encoded bytes: UnsafeRawBufferPointer) throws(SafetensorsError) {
+        guard let location = layout.locations[name] else {
+            throw SafetensorsError(file: reportedDirectory, tensor: name, .writeFailed("the layout has no such tensor"))
+        }
+        let path = directory + "/" + layout.shards[location.shard].fileName
+        let file = reportedDirectory + "/" + layout.shards[location.shard].fileName
+        let spec = location.spec
+        guard bytes.count == spec.elementCount * spec.dtype.byteWidth else {
+            throw SafetensorsError(file: file, tensor: name, .elementCountMismatch(expected: spec.elementCount, actual: bytes.count / max(1, spec.dtype.byteWidth)))
+        }
+        try Self.writeFully(descriptors[location.shard], bytes, at: location.fileOffset, path: path, name: file)
+        written.withLock { _ = $0.insert(name) }
+    }
+
     /// Checks that every tensor was written, flushes every shard to disk and writes the index.
     public func finish() throws(SafetensorsError) {
         let missing = written.withLock { done in layout.locations.keys.filter { !done.contains($0) }.sorted() }
