@@ -46,8 +46,8 @@ public struct MemoryPlan: Sendable {
         (1...max(1, cores)).reversed().first { $0 * worker($0).total <= usable } ?? 0
     }
 
-    /// Plans the workers of `context`'s search on this machine.
-    public init(context: SearchContext) throws {
+    /// Plans the workers of `context`'s search on this machine (or on one offering `machine`).
+    public init(context: SearchContext, machine: (bytes: Int, source: String)? = nil) throws {
         let recipe = try context.codec.decode(context.codec.centre).recipe
         let plan = try MergePlan(recipe: recipe, file: "candidate recipe", opened: context.folders, layouts: { [layout = context.layout] _ in layout })
         let tasks = context.fitness.tasks
@@ -64,7 +64,7 @@ public struct MemoryPlan: Sendable {
         let writer = writes ? plan.tensors.map { $0.elementCount * Materializer.ArenaStorage.outputDType.storedDType(of: $0).byteWidth }.max() ?? 0 : 0
         let cores = ProcessInfo.processInfo.activeProcessorCount
         self.cores = cores
-        (available, source) = MachineMemory.available()
+        (available, source) = machine ?? MachineMemory.available()
         parameters = plan.tensors.reduce(0) { $0 + $1.elementCount }
         arenaDType = builtIn ? (Set(plan.tensors.map { storage.storedDType(of: $0) }).map(\.rawValue).sorted().joined(separator: "+")) : "none"
         worker = { workers in
@@ -108,15 +108,18 @@ public struct MemoryPlan: Sendable {
     /// The plan as lines for `--dry-run`.
     public func lines(workers requested: Int?) -> [String] {
         let count = requested ?? max(1, fitting)
-        let one = worker(count)
+        let one = worker(count), threads = max(1, cores / count)
         return [
             "memory: \(parameters) parameters; arena \(arenaDType)",
-            "  per worker (\(count) worker\(count == 1 ? "" : "s"), \(max(1, cores / count)) thread\(cores / count == 1 ? "" : "s") each): arena \(Self.gib(one.arena)) + workspace \(Self.gib(one.workspace)) + merge \(Self.gib(one.merge)) = \(Self.gib(one.total))",
+            "  per worker (\(count) worker\(count == 1 ? "" : "s"), \(threads) thread\(threads == 1 ? "" : "s") each): arena \(Self.gib(one.arena)) + workspace \(Self.gib(one.workspace)) + merge \(Self.gib(one.merge)) = \(Self.gib(one.total))",
             "  machine: \(source) \(Self.gib(available)), workers may use \(Self.gib(usable)); \(fitting) worker\(fitting == 1 ? "" : "s") fit (\(cores) cores)\(requested.map { " — \($0) requested" } ?? "")",
         ]
     }
 
-    static func gib(_ bytes: Int) -> String { String(format: "%.2f GiB", Double(bytes) / 1_073_741_824) }
+    /// Bytes for people: MiB below 1 GiB, else GiB.
+    static func gib(_ bytes: Int) -> String {
+        bytes < 1 << 30 ? String(format: "%.1f MiB", Double(bytes) / 1_048_576) : String(format: "%.2f GiB", Double(bytes) / 1_073_741_824)
+    }
 }
 
 /// The merge's chunk size, as the planner counts it.

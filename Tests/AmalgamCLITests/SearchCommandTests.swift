@@ -28,6 +28,22 @@ import Testing
         return times
     }
 
+    @Test func workersThatDoNotFitAreRefusedBeforeAnyWork() throws {
+        let runs = try Runs()
+        let run = runs.path + "/too-many"
+        // A machine offering 25 MiB: one demo worker fits (about 20 MiB with both threads), two do not.
+        let limit = ["AMALGAM_MEMORY_LIMIT": "25M"]
+        let refused = try search(run, evaluations: 4, workers: 16, environment: limit)
+        #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
+        let line = refused.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(line.hasPrefix("Error: --workers 16: 16 workers need ") && line.contains("but this machine offers 22.5 MiB (90 % of AMALGAM_MEMORY_LIMIT 25.0 MiB)")
+                    && line.contains("at most 1 worker fits"), "\(line)")
+        #expect(!line.contains("\n"))
+        #expect(!FileManager.default.fileExists(atPath: run), "a refused run leaves no folder")
+        let plan = try CLI.run(["search", "search-spaces/demo.yaml", "--dry-run", "--workers", "16"], environment: limit)
+        #expect(plan.status == 0 && plan.stdout.contains("memory: ") && plan.stdout.contains("refused: --workers 16"), "\(plan.stdout)")
+    }
+
     @Test func resumedAndCrashedRunsEqualTheUninterruptedOne() throws {
         let runs = try Runs()
         let whole = runs.path + "/whole"
