@@ -14,13 +14,9 @@ import torch
 from transformers import AutoModelForCausalLM
 
 
-def main():
-    folder, threads, examples_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    torch.set_num_threads(threads)
-    examples = json.load(open(examples_path))
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+def loglikelihoods(model, examples):
+    """Each example's summed log-likelihood per continuation (the batch of its continuations)."""
     results = []
-    start = time.perf_counter()
     with torch.no_grad():
         for example in examples:
             context, continuations = example["context"], example["continuations"]
@@ -31,6 +27,16 @@ def main():
                 positions = range(len(context) - 1, len(context) - 1 + len(c))
                 row.append(sum(logprobs[b, p, t].item() for p, t in zip(positions, c)))
             results.append(row)
+    return results
+
+
+def main():
+    folder, threads, examples_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    torch.set_num_threads(threads)
+    examples = json.load(open(examples_path))
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    start = time.perf_counter()
+    results = loglikelihoods(model, examples)
     seconds = time.perf_counter() - start
     print(json.dumps({"examples": len(examples), "seconds": seconds, "loglikelihoods": results}))
 

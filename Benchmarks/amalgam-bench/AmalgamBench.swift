@@ -8,7 +8,7 @@ struct AmalgamBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "amalgam-bench",
         abstract: "Measure Amalgam against this machine's own limits and against its peers.",
-        subcommands: [IOBenchmark.self, MergeBenchmark.self, EvalBenchmark.self, OptimizersBenchmark.self, SearchBenchmark.self]
+        subcommands: [IOBenchmark.self, MergeBenchmark.self, EvalBenchmark.self, OptimizersBenchmark.self, SearchBenchmark.self, SearchScaleBenchmark.self]
     )
 
     static func main() {

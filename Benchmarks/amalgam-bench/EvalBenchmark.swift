@@ -18,7 +18,7 @@ struct EvalBenchmark: ParsableCommand {
     )
 
     @Option(help: "Model shapes to score (repeat the option; default: all).")
-    var shape: [SyntheticModels.Shape] = SyntheticModels.Shape.allCases
+    var shape: [SyntheticModels.Shape] = [.qwen2, .qwen3, .gemma2]
 
     @Option(help: "Folder prefix for the generated models (one folder per shape, kept for later runs; qwen2's is shared with `merge`).")
     var models = NSTemporaryDirectory() + "amalgam-bench-"
@@ -165,16 +165,4 @@ struct EvalBenchmark: ParsableCommand {
         return FileManager.default.isExecutableFile(atPath: local) ? local : nil
     }
 
-    func runProcess(_ argv: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: argv[0])
-        process.arguments = Array(argv.dropFirst())
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
 }

@@ -113,3 +113,17 @@ extension JSONValue {
 
     static func int(_ value: Int) -> JSONValue { .number(JSONNumber(value)) }
 }
+
+/// Runs `argv` to its end and returns its standard output (standard error discarded).
+func runProcess(_ argv: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: argv[0])
+    process.arguments = Array(argv.dropFirst())
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}

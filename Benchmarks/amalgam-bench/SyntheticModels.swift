@@ -12,6 +12,12 @@ enum SyntheticModels {
         /// Qwen2-0.5B: hidden 896, 24 layers, 14 heads with 2 KV heads of 64, MLP 4864, vocabulary
         /// 151 936, tied embeddings, q/k/v biases — 494 M parameters.
         case qwen2 = "qwen2-0.5b"
+        /// Qwen2-1.5B: hidden 1536, 28 layers, 12 heads with 2 KV heads of 128, MLP 8960,
+        /// vocabulary 151 936, tied, q/k/v biases — 1.54 B parameters.
+        case qwen2Large = "qwen2-1.5b"
+        /// Qwen2.5-3B: hidden 2048, 36 layers, 16 heads with 2 KV heads of 128, MLP 11 008,
+        /// vocabulary 151 936, tied, q/k/v biases — 3.09 B parameters.
+        case qwen25x3 = "qwen2.5-3b"
         /// Qwen3-0.6B: hidden 1024, 28 layers, 16 heads with 8 KV heads of 128, q/k norms, MLP
         /// 3072, vocabulary 151 936, tied — 596 M parameters.
         case qwen3 = "qwen3-0.6b"
@@ -28,6 +34,13 @@ enum SyntheticModels {
                 pairs += [("architectures", .array([.string("Qwen2ForCausalLM")])), ("model_type", .string("qwen2")),
                           ("hidden_size", n(896)), ("intermediate_size", n(4864)), ("num_hidden_layers", n(24)),
                           ("num_attention_heads", n(14)), ("num_key_value_heads", n(2)), ("vocab_size", n(151_936)),
+                          ("max_position_embeddings", n(32768)), ("rope_theta", d(1_000_000)), ("hidden_act", .string("silu"))]
+            case .qwen2Large, .qwen25x3:
+                let large = self == .qwen2Large
+                pairs += [("architectures", .array([.string("Qwen2ForCausalLM")])), ("model_type", .string("qwen2")),
+                          ("hidden_size", n(large ? 1536 : 2048)), ("intermediate_size", n(large ? 8960 : 11008)),
+                          ("num_hidden_layers", n(large ? 28 : 36)), ("num_attention_heads", n(large ? 12 : 16)),
+                          ("num_key_value_heads", n(2)), ("vocab_size", n(151_936)),
                           ("max_position_embeddings", n(32768)), ("rope_theta", d(1_000_000)), ("hidden_act", .string("silu"))]
             case .qwen3:
                 pairs += [("architectures", .array([.string("Qwen3ForCausalLM")])), ("model_type", .string("qwen3")),

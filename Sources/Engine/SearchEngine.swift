@@ -75,6 +75,10 @@ public final class SearchEngine {
         public var wall = 0.0
         /// Summed time workers spent merging and scoring.
         public var workerBusy = 0.0
+        /// The part of `workerBusy` spent merging.
+        public var workerMerging = 0.0
+        /// Evaluations and holdout scorings that finished (the jobs `workerBusy` sums).
+        public var jobs = 0
         /// Time the coordinator spent outside waiting for results: archive, optimizer, codec.
         public var coordinator = 0.0
         public var workers = 0
@@ -356,6 +360,8 @@ public final class SearchEngine {
     /// (its candidate back to pending, for `resume`).
     func collect(_ done: WorkerPool.Done) throws {
         statistics.workerBusy += done.outcome.seconds
+        statistics.workerMerging += done.outcome.mergeSeconds
+        statistics.jobs += 1
         switch done.job.split {
         case .holdout:
             holdoutRunning.remove(done.job.candidate)

@@ -14,6 +14,8 @@ public struct EvaluationOutcome: Sendable {
     /// The work was abandoned (a stop request): neither a result nor a failure.
     public var cancelled = false
     public var seconds = 0.0
+    /// The part of `seconds` spent merging (into the arena, or to the command tasks' folder).
+    public var mergeSeconds = 0.0
 
     public var failed: Bool { error != nil }
 }
@@ -53,6 +55,7 @@ public final class Workbench {
             let tasks = context.tasks(split)
             // The arena is filled only for the built-in evaluator: a worker whose tasks are all
             // `command` tasks streams each candidate to its folder and never allocates one.
+            let mergeStart = Date()
             if context.evaluation != nil && tasks.contains(where: { $0.kind != .command }) {
                 try materializer.materialize(into: arena, storage: context.arenaStorage, cancellation: cancellation)
             }
@@ -64,6 +67,7 @@ public final class Workbench {
                 try MergedModelWriter(materializer: materializer).write(to: path, cancellation: cancellation)
                 folder = path
             }
+            outcome.mergeSeconds = Date().timeIntervalSince(mergeStart)
             // The built-in model is built only when a built-in task needs it (SearchContext.evaluation).
             var evaluator: Evaluator?
             if let evaluation = context.evaluation, tasks.contains(where: { $0.kind != .command }) {
