@@ -26,6 +26,9 @@ struct SearchScaleBenchmark: ParsableCommand {
     @Flag(help: "Also run a short search of the Qwen2.5-3B shape (25 GB of models on disk).")
     var threeB = false
 
+    @Flag(help: "Also search a Llama-3-8B shape truncated to 4 layers with a `command` task (15 GB of models on disk).")
+    var command8B = false
+
     @Option(help: "Folder for the generated models (kept for later runs).")
     var models = NSTemporaryDirectory() + "amalgam-bench-search-scale"
 
@@ -50,6 +53,7 @@ struct SearchScaleBenchmark: ParsableCommand {
         for shape in shape + (threeB ? [.qwen25x3] : []) {
             rows.append(try measure(shape, threads: threads, short: shape == .qwen25x3))
         }
+        if command8B { rows.append(try commandSearch(threads: threads)) }
         print(summaryLine(["bench": .string("search-scale"), "shapes": .array(rows.map(JSONValue.object))]))
     }
 
@@ -208,6 +212,34 @@ struct SearchScaleBenchmark: ParsableCommand {
         object["peer"] = .object(JSONObject(["merge_s": .double(peerMerge), "score_s": .double(peerScore), "per_hour": .double(peerPerHour),
                                              "acc": .array(accuracies.map { JSONValue.double($0) }), "amalgam_acc": .array(oursByRecipe.map { JSONValue.double($0) })]))
         object["speedup_over_peer"] = .double(two.perHour / peerPerHour)
+        return object
+    }
+
+    /// A search scored only by a `command` task (a stand-in for lm-eval on GPUs that prints a
+    /// score): each candidate is streamed to its temporary folder, no arena is allocated; the
+    /// search process's peak RssAnon (target ≤ 3 GB for a Llama-3-8B-shaped model of 4 layers).
+    func commandSearch(threads: Int) throws -> JSONObject {
+        let shape = SyntheticModels.Shape.llama3x8Truncated
+        print("\(shape.rawValue) with a command task: writing or reusing the models …")
+        let folder = models + "/" + shape.rawValue
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for (variant, name) in ["base", "a", "b", "c"].enumerated() {
+            try SyntheticModels.write(shape, variant: variant, to: folder + "/" + name, threads: threads)
+        }
+        // The external evaluator reads the candidate's config.json: the folder is there and whole.
+        try Data("""
+            tasks:
+              - {name: external, kind: command, run: [sh, -c, "grep -q num_hidden_layers {model}/config.json && echo '{\\"results\\": {\\"x\\": 0.5}}'"], score: results.x, timeout: 10m}
+
+            """.utf8).write(to: URL(fileURLWithPath: folder + "/fitness.yaml"))
+        let parameters = try shape.tensors().reduce(0) { $0 + $1.elementCount }
+        let runs = folder + "/runs"
+        defer { try? FileManager.default.removeItem(atPath: runs) }
+        let f = try search(folder, workers: 1, evaluations: 3, arena: .auto, run: runs + "/command")
+        print("  1 worker: \(f.candidates) candidates in \(Measure.gb(f.wall)) s; per candidate merge to disk \(Measure.gb(f.merge)) s, score \(Measure.gb(f.score)) s; peak RssAnon of the search \(Measure.gb(Double(f.peak) / 1e9)) GB (target ≤ 3 GB; the model is \(Measure.gb(Double(parameters) * 2 / 1e9)) GB in BF16)")
+        var object = JSONObject(["shape": .string(shape.rawValue), "parameters": .int(parameters), "task": .string("command")])
+        object["one_worker"] = figuresJSON(f, parameters)
+        object["peak_target_met"] = .bool(f.peak <= 3_000_000_000)
         return object
     }
 

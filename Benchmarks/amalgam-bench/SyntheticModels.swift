@@ -18,6 +18,9 @@ enum SyntheticModels {
         /// Qwen2.5-3B: hidden 2048, 36 layers, 16 heads with 2 KV heads of 128, MLP 11 008,
         /// vocabulary 151 936, tied, q/k/v biases — 3.09 B parameters.
         case qwen25x3 = "qwen2.5-3b"
+        /// Llama-3-8B truncated to 4 layers: hidden 4096, 32 heads with 8 KV heads of 128, MLP
+        /// 14 336, vocabulary 128 256, untied head — full-width tensors, 1.92 B parameters.
+        case llama3x8Truncated = "llama3-8b-4-layers"
         /// Qwen3-0.6B: hidden 1024, 28 layers, 16 heads with 8 KV heads of 128, q/k norms, MLP
         /// 3072, vocabulary 151 936, tied — 596 M parameters.
         case qwen3 = "qwen3-0.6b"
@@ -28,7 +31,7 @@ enum SyntheticModels {
         var config: JSONObject {
             func n(_ value: Int) -> JSONValue { .number(JSONNumber(value)) }
             func d(_ value: Double) -> JSONValue { .number(JSONNumber(value)) }
-            var pairs: [(String, JSONValue)] = [("torch_dtype", .string("bfloat16")), ("tie_word_embeddings", .bool(true)), ("rms_norm_eps", d(1e-6))]
+            var pairs: [(String, JSONValue)] = [("torch_dtype", .string("bfloat16")), ("tie_word_embeddings", .bool(self != .llama3x8Truncated)), ("rms_norm_eps", d(1e-6))]
             switch self {
             case .qwen2:
                 pairs += [("architectures", .array([.string("Qwen2ForCausalLM")])), ("model_type", .string("qwen2")),
@@ -42,6 +45,12 @@ enum SyntheticModels {
                           ("num_hidden_layers", n(large ? 28 : 36)), ("num_attention_heads", n(large ? 12 : 16)),
                           ("num_key_value_heads", n(2)), ("vocab_size", n(151_936)),
                           ("max_position_embeddings", n(32768)), ("rope_theta", d(1_000_000)), ("hidden_act", .string("silu"))]
+            case .llama3x8Truncated:
+                pairs += [("architectures", .array([.string("LlamaForCausalLM")])), ("model_type", .string("llama")),
+                          ("hidden_size", n(4096)), ("intermediate_size", n(14336)), ("num_hidden_layers", n(4)),
+                          ("num_attention_heads", n(32)), ("num_key_value_heads", n(8)), ("vocab_size", n(128_256)),
+                          ("max_position_embeddings", n(8192)), ("rope_theta", d(500_000)), ("hidden_act", .string("silu")),
+                          ("bos_token_id", n(128_000)), ("eos_token_id", n(128_001))]
             case .qwen3:
                 pairs += [("architectures", .array([.string("Qwen3ForCausalLM")])), ("model_type", .string("qwen3")),
                           ("hidden_size", n(1024)), ("intermediate_size", n(3072)), ("num_hidden_layers", n(28)),

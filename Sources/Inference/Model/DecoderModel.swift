@@ -1,4 +1,5 @@
 import CBLAS
+import Synchronization
 import Foundation
 import Tensors
 
@@ -37,9 +38,6 @@ public struct DecoderModel: Sendable {
         var narrowOutputs = 1024
         var rowBlock = 128
     }
-    /// Rows of one output-head product while scoring: the head is the largest product of a
-    /// model with a big vocabulary, and its logits are reduced to log-probabilities as they come.
-    static let headRowsPerProduct = 128
 
     public init(configuration: DecoderConfiguration, weights: DecoderWeights) {
         self.configuration = configuration
@@ -212,15 +210,9 @@ public final class DecoderSession {
             return rows
         }
         var totals = requests.map { [Double](repeating: 0, count: $0.continuations.count) }
-        let h = model.configuration.hiddenSize, vocabulary = model.configuration.vocabularySize
-        for chunk in stride(from: 0, to: heads.count, by: DecoderModel.headRowsPerProduct) {
-            let end = min(heads.count, chunk + DecoderModel.headRowsPerProduct)
-            let logits = try headInWorkspace(hidden[(chunk * h)..<(end * h)])
-            for row in chunk..<end {
-                let start = (row - chunk) * vocabulary
-                let logSoftmax = LogSoftmax(UnsafeBufferPointer(rebasing: logits[start..<(start + vocabulary)]))
-                for target in targets[row] { totals[target.request][target.continuation] += logSoftmax(target.token) }
-            }
+        let logProbabilities = try headLogProbabilities(hidden, rows: heads.count, targets: targets.map { $0.map(\.token) })
+        for (row, rowTargets) in targets.enumerated() {
+            for (k, target) in rowTargets.enumerated() { totals[target.request][target.continuation] += logProbabilities[row][k] }
         }
         return totals
     }
@@ -235,12 +227,93 @@ public final class DecoderSession {
         return logits
     }
 
-    /// The head's logits into the session's workspace (valid until the next call).
-    private func headInWorkspace(_ hidden: ArraySlice<Float>) throws(ModelError) -> UnsafeBufferPointer<Float> {
-        let count = hidden.count / model.configuration.hiddenSize * model.configuration.vocabularySize
-        let out = UnsafeMutableBufferPointer(start: workspace.logits.reserve(count), count: count)
-        try head(hidden, into: out)
-        return UnsafeBufferPointer(out)
+    /// Log-probabilities of `targets[r]` under the output head's softmax of final hidden row r
+    /// (`hidden` is `rows × hiddenSize`), without holding any row's full logits: the head is cut
+    /// into slices of `sliceWidth` vocabulary entries, each (widened once when stored narrow)
+    /// one `sgemm` over every row; per row and slice the largest logit mₛ and Σ exp(logit − mₛ)
+    /// (in Double) are kept and combined in slice order — log p(t) = logitₜ − M − log Σₛ
+    /// sumₛ·exp(mₛ − M), M the largest mₛ — the log-softmax of the whole row, computed as
+    /// online softmax is (Milakov & Gimelshein, "Online normalizer calculation for softmax",
+    /// 2018). Slices are fixed by the shape, so the result does not depend on the threads.
+    private func headLogProbabilities(_ hidden: [Float], rows: Int, targets: [[Int]]) throws(ModelError) -> [[Double]] {
+        let c = model.configuration, h = c.hiddenSize, vocabulary = c.vocabularySize
+        guard rows > 0 else { return [] }
+        let head = model.weights.head, width = model.tiling.sliceWidth
+        let slices = (vocabulary + width - 1) / width
+        let threads = min(max(1, model.threads), slices)
+        let tiles = head.floats == nil ? workspace.widened.reserve(threads * width * h) : nil
+        let logits = workspace.logits.reserve(threads * rows * width)
+        var maxima = [Float](repeating: 0, count: slices * rows), sums = [Double](repeating: 0, count: slices * rows)
+        // Where each target's logit is written: by the one slice that holds it.
+        var offsets: [Int] = [], flat: [Int] = []
+        for rowTargets in targets {
+            offsets.append(flat.count)
+            flat += rowTargets
+        }
+        var picked = [Float](repeating: 0, count: flat.count)
+        var bySlice = [[(row: Int, index: Int)]](repeating: [], count: slices)
+        for (row, rowTargets) in targets.enumerated() {
+            for (k, token) in rowTargets.enumerated() where token >= 0 && token < vocabulary {
+                bySlice[token / width].append((row, offsets[row] + k))
+            }
+        }
+        let nonFinite = Atomic<Bool>(false)
+        let cap = c.finalLogitSoftCap
+        maxima.withUnsafeMutableBufferPointer { maxima in
+            sums.withUnsafeMutableBufferPointer { sums in
+                picked.withUnsafeMutableBufferPointer { picked in
+                    hidden.withUnsafeBufferPointer { x in
+                        guard let x = x.baseAddress, let maximaBase = maxima.baseAddress, let sumsBase = sums.baseAddress, let pickedBase = picked.baseAddress else { return }
+                        // Each slice writes only its own entries.
+                        nonisolated(unsafe) let (maxima, sums, picked) = (maximaBase, sumsBase, pickedBase)
+                        Parallel.forEach(pieces: slices, threads: threads) { slice, thread in
+                            let start = slice * width, count = min(width, vocabulary - start)
+                            let weights: UnsafePointer<Float>
+                            if let floats = head.floats {
+                                weights = floats + start * h
+                            } else if let tiles {
+                                head.decode((start * h)..<((start + count) * h), into: tiles + thread * width * h)
+                                weights = UnsafePointer(tiles + thread * width * h)
+                            } else {
+                                return
+                            }
+                            let out = logits + thread * rows * width
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(count), Int32(h),
+                                        1, x, Int32(h), weights, Int32(h), 0, out, Int32(count))
+                            var finite = true
+                            for r in 0..<rows {
+                                let row = out + r * count
+                                if let cap { for j in 0..<count { row[j] = tanhf(row[j] / cap) * cap } }
+                                var maximum = -Float.infinity
+                                for j in 0..<count {
+                                    finite = finite && row[j].isFinite
+                                    maximum = max(maximum, row[j])
+                                }
+                                var sum = 0.0
+                                for j in 0..<count { sum += exp(Double(row[j] - maximum)) }
+                                maxima[slice * rows + r] = maximum
+                                sums[slice * rows + r] = sum
+                            }
+                            for target in bySlice[slice] { picked[target.index] = out[target.row * count + flat[target.index] - start] }
+                            if !finite { nonFinite.store(true, ordering: .relaxed) }
+                        }
+                    }
+                }
+            }
+        }
+        // Overflowing weights (a merge with extreme weights, a corrupt source) give inf/NaN
+        // logits; every score computed from them would be meaningless, so they are an error.
+        if nonFinite.load(ordering: .relaxed) {
+            throw ModelError(file: "(model)", "gives non-finite logits (its weights overflow or are corrupt)")
+        }
+        return targets.enumerated().map { row, rowTargets in
+            var maximum = -Float.infinity
+            for slice in 0..<slices { maximum = max(maximum, maxima[slice * rows + row]) }
+            var sum = 0.0
+            for slice in 0..<slices { sum += sums[slice * rows + row] * exp(Double(maxima[slice * rows + row] - maximum)) }
+            let logSum = log(sum)
+            return rowTargets.indices.map { k in Double(picked[offsets[row] + k] - maximum) - logSum }
+        }
     }
 
     private func head(_ hidden: ArraySlice<Float>, into logits: UnsafeMutableBufferPointer<Float>) throws(ModelError) {

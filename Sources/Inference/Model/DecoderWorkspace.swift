@@ -58,7 +58,7 @@ extension DecoderModel {
     /// The bytes one worker's forward passes take beside the weights when scoring requests of up
     /// to `rows` rows in a pass (the cache holds a pass's rows): key/value cache, activations,
     /// attention scores for one segment of `rows` per thread (an upper bound), widened weight
-    /// tiles (for weights stored narrower than Float32), and the output head's logits for `headRowsPerProduct` rows.
+    /// tiles (for weights stored narrower than Float32), and a slice of the output head's logits per thread.
     public static func workspaceBytes(_ c: DecoderConfiguration, rows: Int, threads: Int, narrowWeights: Bool) -> Int {
         let h = c.hiddenSize, nq = c.headCount * c.headDimension, nkv = c.keyValueHeadCount * c.headDimension, inter = c.intermediateSize
         let cache = 2 * c.layerCount * rows * nkv
@@ -66,7 +66,7 @@ extension DecoderModel {
         let tiling = Tiling()
         let inner = max(h, nq, inter)
         let widened = narrowWeights ? max(max(1, threads) * tiling.sliceWidth * inner, tiling.narrowOutputs * inner) : 0
-        let logits = headRowsPerProduct * c.vocabularySize
+        let logits = max(1, threads) * rows * tiling.sliceWidth
         return 4 * (cache + activations + widened + logits)
     }
 }
