@@ -63,6 +63,7 @@ struct EvalBenchmark: ParsableCommand {
         print("\(shape.rawValue): model in \(folder) (\(Measure.gb(generation)) s to generate or find)")
         let peak = Measure.PeakMemory()
         var state: UInt64 = 42
+        let initial = state
         let (ours, seconds, flops, loadSeconds, cases) = try score(folder, state: &state)
         let rate = flops / seconds / 1e9
         BLASThreads.set(threads)
@@ -75,11 +76,21 @@ struct EvalBenchmark: ParsableCommand {
         print("           \(Int((lmEvalTokens / seconds).rounded())) lm-eval tokens/s (4 × 68 per example), \(Int((Double(examples * 76) / seconds).rounded())) rows computed/s")
         let peakBytes = peak.stop()
         print("  peak RssAnon: \(Measure.gb(Double(peakBytes) / 1e9)) GB" + (shape == .qwen2 ? " (target ≤ 3 GB)" : ""))
+        // BF16 weights (as read, widened tile by tile) against the same weights widened to
+        // Float32 up front, interleaved: BF16, Float32, BF16 again, the faster BF16 compared.
+        var again = initial
+        let (wideScores, wide, _, _, _) = try score(folder, state: &again, widened: true)
+        again = initial
+        let second = try score(folder, state: &again).1
+        let narrow = min(seconds, second)
+        let narrowRatio = narrow / wide
+        print("  BF16 weights \(Measure.gb(narrow)) s, the same widened to Float32 \(Measure.gb(wide)) s: \(Measure.gb(narrowRatio))× (target ≤ 1.15); scores equal: \(wideScores == ours)")
 
         var row: [(String, JSONValue)] = [
             ("seconds", .double(seconds)), ("gflops", .double(rate)), ("sgemm_gflops", .double(sgemm)),
             ("sgemm_ratio", .double(rate / sgemm)), ("sgemm_target_met", .bool(rate / sgemm >= 0.5)),
             ("lm_eval_tokens_per_s", .double(lmEvalTokens / seconds)), ("peak_rss_anon", .int(peakBytes)),
+            ("float32_seconds", .double(wide)), ("bf16_over_float32", .double(narrowRatio)),
         ]
         if shape == .qwen2 { row.append(("memory_target_met", .bool(peakBytes <= 3_000_000_000))) }
         if let python = findPython() {
@@ -113,10 +124,22 @@ struct EvalBenchmark: ParsableCommand {
     typealias Example = (context: [Int], continuations: [[Int]])
 
     /// Loads the model, scores seeded examples, and lets the model go when it returns.
-    func score(_ path: String, state: inout UInt64) throws -> ([[Double]], Double, Double, Double, [Example]) {
+    func score(_ path: String, state: inout UInt64, widened: Bool = false) throws -> ([[Double]], Double, Double, Double, [Example]) {
         let folder = try ModelFolder(path: path)
         var loaded: DecoderModel?
-        let loadSeconds = try Measure.seconds { loaded = try DecoderModel(folder: folder) }
+        // The folder's weights as read (BF16 matrices, as a BF16 arena holds them), or widened to
+        // Float32 (as a Float32 arena holds them).
+        let arena = TensorArena()
+        let loadSeconds = try Measure.seconds {
+            guard widened else { loaded = try DecoderModel(folder: folder); return }
+            guard let config = folder.config else { throw ValidationError("\(path) has no config.json") }
+            for name in folder.tensorNames {
+                guard let (file, info) = folder.tensor(name) else { continue }
+                try file.read(info, into: arena.buffer(name, count: info.elementCount), threads: threads)
+            }
+            let configuration = try DecoderConfiguration(config)
+            loaded = DecoderModel(configuration: configuration, weights: try DecoderWeights(arena: arena, configuration: configuration))
+        }
         guard var model = loaded else { throw ValidationError("\(path): the model did not load") }
         // The evaluator's own partition of the linear layers over the threads, OpenBLAS single-threaded.
         model.threads = threads

@@ -29,7 +29,7 @@ import Testing
         #expect(demo.geneRanges == ["weight": 0...1.5, "density": 0.1...1])
         #expect(demo.objectives == [SearchSpace.Objective(.accuracy, maximize: true), SearchSpace.Objective(.density, maximize: false)])
         #expect(demo.optimizer.name == .cmaes && demo.optimizer.population == 8 && demo.optimizer.sigma == 0.25 && demo.optimizer.seed == 1)
-        #expect(demo.evaluations == 160 && demo.time == 1800 && demo.workers == 2)
+        #expect(demo.evaluations == 160 && demo.time == 1800 && demo.workers == 2 && demo.arena == .auto)
     }
 
     @Test func defaultsWhenOnlyTheEssentialsAreGiven() throws {
@@ -63,6 +63,7 @@ import Testing
         ("layers: {drop: maybe}\n", "layers.drop", "true or false"),
         ("layer_granularity: 9\n", "layer_granularity", "more than the model's 4 layers"),
         ("workers: 0\n", "workers", "≥ 1"),
+        ("arena: double\n", "arena", "not an arena dtype (expected auto, bfloat16, float16, float32)"),
     ])
     func badFieldsAreNamed(_ extra: String, _ field: String, _ message: String) {
         #expect {

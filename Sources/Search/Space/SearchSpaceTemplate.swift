@@ -39,7 +39,8 @@ public enum SearchSpaceTemplate {
               - minimize: density                    # or params, layers, flops, task:NAME[:metric]
             optimizer: {name: cmaes, restarts: ipop, seed: 1}   # cmaes, nsga2 or random; population, sigma
             budget: {evaluations: 200, time: 8h}
-            workers: 2                               # workers × threads per worker = cores
+            # workers: 2                             # default: as many as memory holds, at most one per core
+            # arena: auto                            # merged weights' dtype: auto (the checkpoint's), bfloat16, float16, float32
 
             """
     }
