@@ -29,6 +29,9 @@ struct SearchScaleBenchmark: ParsableCommand {
     @Flag(help: "Also search a Llama-3-8B shape truncated to 4 layers with a `command` task (15 GB of models on disk).")
     var command8B = false
 
+    @Flag(help: "Only the Llama-3-8B-shaped command-task search (implies --command-8b).")
+    var commandOnly = false
+
     @Option(help: "Folder for the generated models (kept for later runs).")
     var models = NSTemporaryDirectory() + "amalgam-bench-search-scale"
 
@@ -50,10 +53,10 @@ struct SearchScaleBenchmark: ParsableCommand {
     func run() throws {
         let threads = ProcessInfo.processInfo.activeProcessorCount
         var rows: [JSONObject] = []
-        for shape in shape + (threeB ? [.qwen25x3] : []) {
+        for shape in commandOnly ? [] : shape + (threeB ? [.qwen25x3] : []) {
             rows.append(try measure(shape, threads: threads, short: shape == .qwen25x3))
         }
-        if command8B { rows.append(try commandSearch(threads: threads)) }
+        if command8B || commandOnly { rows.append(try commandSearch(threads: threads)) }
         print(summaryLine(["bench": .string("search-scale"), "shapes": .array(rows.map(JSONValue.object))]))
     }
 
