@@ -147,7 +147,24 @@ public struct Evaluator {
     }
 
     private func choice(_ task: FitnessFile.Task, _ split: FitnessFile.Split, _ examples: [PreparedExamples.Choice]) throws -> TaskScore {
-        let scored = try logLikelihoods(examples.map { request(context: $0.pairs[0].context, continuations: $0.pairs.map(\.continuation)) })
+        // A continuation listed twice is scored once (as lm-eval scores identical requests once):
+        // its copies then tie exactly and the tie rule picks the first, where scoring each copy in
+        // its own branch would differ in the last bits (a branch's place in the pass changes how
+        // the attention product sums) and make the pick float noise.
+        let distinct = examples.map { example in
+            var seen: [[Int]: Int] = [:], unique: [[Int]] = []
+            let index = example.pairs.map { pair in
+                if let known = seen[pair.continuation] { return known }
+                seen[pair.continuation] = unique.count
+                unique.append(pair.continuation)
+                return unique.count - 1
+            }
+            return (unique: unique, index: index)
+        }
+        let requests = zip(examples, distinct).map { example, distinct in
+            request(context: example.pairs[0].context, continuations: distinct.unique)
+        }
+        let scored = try logLikelihoods(requests).enumerated().map { e, lls in distinct[e].index.map { lls[$0] } }
         var correct: [Double] = []
         var samples: [JSONValue] = []
         for (example, lls) in zip(examples, scored) {
