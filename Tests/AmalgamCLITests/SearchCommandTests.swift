@@ -31,12 +31,17 @@ import Testing
     @Test func workersThatDoNotFitAreRefusedBeforeAnyWork() throws {
         let runs = try Runs()
         let run = runs.path + "/too-many"
-        // A machine offering 25 MiB: one demo worker fits (about 20 MiB with both threads), two do not.
-        let limit = ["AMALGAM_MEMORY_LIMIT": "25M"]
+        // A machine offering 1.2 times what one demo worker needs (as the plan itself says): one
+        // worker fits, sixteen do not.
+        let probe = try CLI.run(["search", "search-spaces/demo.yaml", "--dry-run", "--workers", "1"])
+        let line1 = try #require(probe.stdout.split(separator: "\n").first { $0.contains("per worker (1 worker") })
+        let each = try #require(Double(line1.split(separator: "= ").last?.split(separator: " ").first ?? ""))
+        let offered = Int(each * 1.2 / 0.9 * 1_048_576)
+        let limit = ["AMALGAM_MEMORY_LIMIT": "\(offered)"]
         let refused = try search(run, evaluations: 4, workers: 16, environment: limit)
         #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
         let line = refused.stderr.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(line.hasPrefix("Error: --workers 16: 16 workers need ") && line.contains("but this machine offers 22.5 MiB (90 % of AMALGAM_MEMORY_LIMIT 25.0 MiB)")
+        #expect(line.hasPrefix("Error: --workers 16: 16 workers need ") && line.contains("but this machine offers ") && line.contains("(90 % of AMALGAM_MEMORY_LIMIT ")
                     && line.contains("at most 1 worker fits"), "\(line)")
         #expect(!line.contains("\n"))
         #expect(!FileManager.default.fileExists(atPath: run), "a refused run leaves no folder")
