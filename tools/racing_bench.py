@@ -63,6 +63,24 @@ def measure(run):
     return (statistics.mean(v for (v,) in holdout) if holdout else float("nan"), scored, candidates, counts.get("pruned", 0))
 
 
+def separations(run):
+    """For a CMA-ES run: each candidate's gap below the μ-th best of the rest of its generation
+    (μ = ⌊λ/2⌋, generations from the checkpoints), full scores: what racing would have to resolve."""
+    db = sqlite3.connect(f"file:{run}/archive.sqlite?mode=ro", uri=True)
+    values = dict(db.execute("SELECT c.seq, o.value FROM candidate c JOIN objective o ON o.candidate = c.id "
+                             "WHERE o.name = 'accuracy' AND c.status = 'done'").fetchall())
+    gaps, start = [], 0
+    for (asked,) in db.execute("SELECT seq FROM optimizerState ORDER BY seq").fetchall():
+        mu = (asked - start) // 2
+        members = [values[seq] for seq in range(start, asked) if seq in values]
+        for index, value in enumerate(members):
+            others = sorted((v for i, v in enumerate(members) if i != index), reverse=True)
+            if mu >= 1 and len(others) >= mu:
+                gaps.append(others[mu - 1] - value)
+        start = asked
+    return gaps
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("space")
@@ -92,10 +110,20 @@ def main():
             if done.returncode != 0:
                 sys.exit(f"{' '.join(command)} failed:\n{done.stderr}")
             holdout, scored, candidates, pruned = measure(run)
+            if mode == "off":
+                separations_all = results.setdefault("separations", [])
+                separations_all += separations(run)
             results.setdefault(mode, []).append((holdout, scored, candidates, pruned, time.time() - start))
             print(f"racing {mode:3} seed {seed}: holdout {100 * holdout:.1f}%, {scored} examples scored, "
                   f"{candidates} candidates ({pruned} pruned), {time.time() - start:.0f} s", flush=True)
     summary = {"space": args.space, "seeds": args.seeds, "racing": racing}
+    gaps = results.pop("separations", [])
+    if gaps:
+        # How far below the μ-th best of its generation a candidate is: CMA-ES racing can prune it
+        # only once the bounds of both are narrower than this.
+        summary["below_mu_th_best"] = {f"{points}": sum(g > points / 100 for g in gaps) / len(gaps) for points in (2, 5, 10, 15)}
+        print("share of candidates more than 2/5/10/15 points below the μ-th best of their generation: "
+              + ", ".join(f"{100 * v:.1f}%" for v in summary["below_mu_th_best"].values()))
     for mode, rows in results.items():
         summary[mode] = {
             "holdout_median": statistics.median(r[0] for r in rows), "examples_median": statistics.median(r[1] for r in rows),
