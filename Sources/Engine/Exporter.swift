@@ -37,6 +37,10 @@ public enum Exporter {
             guard candidate.status == .done || candidate.status == .duplicate, !candidate.recipe.isEmpty else {
                 throw ArchiveError(file: folder.archivePath, "candidate \(id) is \(candidate.status.rawValue); only evaluated candidates can be exported")
             }
+            // A duplicate shares its original's result; a pruned one was never scored in full.
+            if let original = candidate.duplicateOf, try archive.candidate(id: original)?.status == .pruned {
+                throw ArchiveError(file: folder.archivePath, "candidate \(id) repeats candidate \(original), which racing pruned; only fully scored candidates can be exported")
+            }
             return candidate
         }
         let order = try RunStatus.objectiveOrder(folder: folder)

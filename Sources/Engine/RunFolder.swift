@@ -81,6 +81,10 @@ public struct RunFolder: Sendable {
         lines.append("budget: {evaluations: \(space.evaluations)\(space.time.map { ", time: \(Int($0))s" } ?? "")}")
         if let workers = space.workers { lines.append("workers: \(workers)") }
         lines.append("arena: \(space.arena.rawValue)")
+        if let racing = space.racing {
+            // The seed written out: the example order must not follow a later --seed.
+            lines.append("racing: {stages: [\(racing.stages.map { "\($0)" }.joined(separator: ", "))], confidence: \(racing.confidence), seed: \(space.racingSeed)}")
+        }
         lines.append("# fingerprints:")
         for (file, print) in try fingerprints(space) { lines.append("#   \(print) \(file)") }
         return lines.joined(separator: "\n") + "\n"

@@ -11,6 +11,8 @@ public enum RunStatus {
         public var evaluations: Int
         public var budget: Int?
         public var failed: Int
+        /// Candidates racing stopped after a stage (counted in `evaluations`).
+        public var pruned: Int
         public var running: Int
         public var frontSize: Int
         public var best: [(objective: String, id: Int, value: Double)]
@@ -58,7 +60,7 @@ public enum RunStatus {
         let archive = try SQLiteArchive(path: folder.archivePath, reader: true)
         let candidates = try archive.candidates()
         let info = try archive.runInfo()
-        let finished = candidates.filter { $0.status == .done || $0.status == .failed }
+        let finished = candidates.filter(\.status.isFinished)
         let order = try objectiveOrder(folder: folder)
         let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
         var best: [(String, Int, Double)] = []
@@ -78,6 +80,7 @@ public enum RunStatus {
         let budget = info["budget"].flatMap(Int.init)
         let eta = budget.flatMap { rate > 0 ? Double(max(0, $0 - finished.count)) / rate * 3600 : nil }
         return Status(evaluations: finished.count, budget: budget, failed: finished.filter { $0.status == .failed }.count,
+                      pruned: finished.filter { $0.status == .pruned }.count,
                       running: candidates.filter { $0.status == .running }.count, frontSize: try front(folder: folder, archive: archive, withCosts: false).count,
                       best: best, ratePerHour: rate, etaSeconds: eta, workers: info["workers"].flatMap(Int.init))
     }

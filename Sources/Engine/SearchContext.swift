@@ -34,6 +34,8 @@ public struct SearchContext: Sendable {
     /// dtype, which the codec sets to the arena's dtype when the space names a narrow one, so
     /// the arena always holds what `export` writes.
     public let arenaStorage: Materializer.ArenaStorage
+    /// Which examples each racing stage scores; nil when racing is off.
+    public let racing: RacingSchedule?
 
     public init(space: SearchSpace, threadsPerWorker: Int) throws {
         self.space = space
@@ -99,6 +101,7 @@ public struct SearchContext: Sendable {
         }
         codec = GenomeCodec(space: space, outDType: outDType)
         arenaStorage = space.arena == .float32 ? .dtype(.f32) : .outputDType
+        racing = try RacingSchedule.make(space: space, fitness: fitness)
     }
 
     /// The tasks scored on `split` (command tasks bring their own data and run on calibration only).

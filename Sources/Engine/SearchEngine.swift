@@ -36,6 +36,11 @@ import Tensors
 ///   `abandonAfter` seconds whatever the workers do (their candidates are put back to pending).
 /// Everything recorded is already in the archive (each result is committed as it arrives, the
 /// optimizer checkpointed with every proposal), so stopping needs no extra checkpoint.
+///
+/// Racing (the space's `racing:`, DESIGN.md §5b; see `SearchEngine+Racing.swift`): a candidate's
+/// calibration scoring is a series of stage jobs, each committed as it ends (`stageScore`), and
+/// after each stage `RacingRule` may stop it as `pruned`. Its decisions read only data fixed in
+/// candidate order, so the archive is the same for any worker count and after any crash.
 /// The loop blocks on the pool (a result, a stop request, or the next progress tick) and only
 /// when something is in flight; a phase with nothing in flight and nothing to start is over, and
 /// if it somehow were not, the run ends with an error rather than spinning.
@@ -67,6 +72,11 @@ public final class SearchEngine {
         public var elapsed: Double
         public var ratePerHour: Double
         public var etaSeconds: Double?
+        /// Racing: candidates pruned, and calibration examples of raced tasks scored by the finished
+        /// candidates against what scoring them all in full would have cost.
+        public var pruned = 0
+        public var examplesScored = 0
+        public var examplesInFull = 0
     }
 
     /// Where the time of a run went (for `amalgam-bench search`).
@@ -91,7 +101,7 @@ public final class SearchEngine {
         public var abandonedHoldout = 0
     }
 
-    public private(set) var statistics = Statistics()
+    public internal(set) var statistics = Statistics()
 
     public enum Ending: String, Sendable {
         case budget = "the evaluation budget is spent"
@@ -113,11 +123,13 @@ public final class SearchEngine {
     enum Outcome: Equatable {
         /// Its objectives as the optimizer minimizes them.
         case done(minimized: [Double])
+        /// Racing stopped it: the estimate from the examples it scored (never on the front).
+        case pruned(minimized: [Double])
         case failed
 
         var minimized: [Double]? {
             switch self {
-            case .done(let values): values
+            case .done(let values), .pruned(let values): values
             case .failed: nil
             }
         }
@@ -157,6 +169,8 @@ public final class SearchEngine {
     var failures = 0
     var started = 0
     var best: Double?
+    /// Racing's books: candidates between stages, CMA-ES races, bars, pruned candidates.
+    var races = RaceBook()
 
     public init(context: SearchContext, archive: SQLiteArchive, settings: Settings) throws {
         self.context = context
@@ -182,7 +196,7 @@ public final class SearchEngine {
         asked = candidates.count
         let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
         holdoutScored = Set(try archive.scores(candidate: nil).filter { $0.split == .holdout }.map(\.candidate))
-        for candidate in candidates where candidate.status == .done || candidate.status == .failed {
+        for candidate in candidates where candidate.status.isFinished {
             evaluations += 1
             if candidate.status == .failed {
                 failures += 1
@@ -190,8 +204,14 @@ public final class SearchEngine {
             } else {
                 let records = objectives[candidate.id] ?? []
                 let values = context.space.objectives.map { objective in records.first { $0.name == objective.name }?.value ?? .nan }
-                outcomes[candidate.id] = .done(minimized: ObjectiveValues.minimized(values, space: context.space))
-                noteBest(values)
+                let minimized = ObjectiveValues.minimized(values, space: context.space)
+                if candidate.status == .pruned {
+                    outcomes[candidate.id] = .pruned(minimized: minimized)
+                    races.pruned.insert(candidate.id)
+                } else {
+                    outcomes[candidate.id] = .done(minimized: minimized)
+                    noteBest(values)
+                }
             }
         }
         for candidate in candidates {
@@ -207,13 +227,14 @@ public final class SearchEngine {
                     outcome = outcomes[original]
                     if outcome == nil { waitingDuplicates[original, default: []].append(candidate.seq) }
                 }
-            case .running, .done, .failed: break
+            case .running, .done, .failed, .pruned: break
             }
             guard let outcome else { continue }
             let evaluation = Evaluation(genome: candidate.genome, objectives: outcome.minimized)
             if candidate.seq < told { noteTold(seq: candidate.seq, evaluation) } else { ready[candidate.seq] = evaluation }
         }
         started = evaluations
+        if context.racing != nil { try restoreRaces(candidates) }
     }
 
     /// Runs until the budget is spent, time runs out, `stop` is cancelled, or the optimizer ends.
@@ -239,6 +260,7 @@ public final class SearchEngine {
         }
         var phase = Phase.running
         while true {
+            try advanceRaces()
             try tellReady()
             let elapsed = Date().timeIntervalSince(start)
             let next = nextPhase(after: phase, stopRequested: stop.isCancelled, elapsed: elapsed, inFlight: pool.inFlight,
@@ -285,7 +307,8 @@ public final class SearchEngine {
                 let remaining = max(0, settings.evaluations - evaluations)
                 progress(Progress(evaluations: evaluations, budget: settings.evaluations, failed: failures, running: pool.inFlight,
                                   best: best, frontSize: front.count, elapsed: elapsed, ratePerHour: rate,
-                                  etaSeconds: rate > 0 ? Double(remaining) / rate * 3600 : nil))
+                                  etaSeconds: rate > 0 ? Double(remaining) / rate * 3600 : nil, pruned: races.pruned.count,
+                                  examplesScored: races.examplesScored, examplesInFull: races.examplesInFull))
             }
         }
     }
@@ -304,7 +327,7 @@ public final class SearchEngine {
             return inFlight == 0 ? .stopped(ending) : phase
         case .finishing(let ending):
             if stopRequested || timeUp { return nextPhase(after: .running, stopRequested: stopRequested, elapsed: elapsed, inFlight: inFlight, abandoned: false) }
-            return inFlight == 0 && holdoutQueue.isEmpty ? .stopped(ending) : phase
+            return inFlight == 0 && holdoutQueue.isEmpty && !hasRacerToContinue ? .stopped(ending) : phase
         case .running:
             if stopRequested { return inFlight == 0 ? .stopped(.stopped) : .cancelling(.stopped) }
             if timeUp { return inFlight == 0 ? .stopped(.time) : .draining(.time) }
@@ -339,6 +362,8 @@ public final class SearchEngine {
                 holdoutRunning.insert(id)
                 continue
             }
+            // Racing candidates past a stage go on before anything new starts.
+            if try continueRacer(pool) { continue }
             guard candidates, started < settings.evaluations, let id = pending.first, let seq = seqs[id], let genome = genomes[seq] else { return }
             pending.removeFirst()
             started += 1
@@ -348,6 +373,10 @@ public final class SearchEngine {
             } catch {
                 // Stored without the space file's path, which differs between a run and its resume.
                 try store(id: id, seq: seq, outcome: EvaluationOutcome(error: "\(error.field ?? "genome"): \(error.message)"))
+                continue
+            }
+            if context.racing != nil {
+                try admitRacer(pool, id: id, seq: seq, decoded: decoded)
                 continue
             }
             guard let worker = pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .calibration)) else { return }
@@ -370,6 +399,8 @@ public final class SearchEngine {
             } else if !done.outcome.failed {
                 try archive.addScores(done.outcome.scores.map { score($0, candidate: done.job.candidate) })
             }
+        case .calibration where done.job.slice != nil:
+            try collectStage(done)
         case .calibration:
             running.remove(done.job.candidate)
             if done.outcome.cancelled {
@@ -406,6 +437,7 @@ public final class SearchEngine {
             }
             let state = try SearchOptimizer.encode(optimizer, name: context.space.optimizer.name)
             try archive.propose(records, checkpoint: CheckpointRecord(asked: asked + records.count, told: told, state: state))
+            if context.racing != nil { openRace(records) }
             for record in records {
                 ids[record.seq] = record.id
                 seqs[record.id] = record.seq
@@ -430,7 +462,9 @@ public final class SearchEngine {
                     metric: score.metric, value: score.value, stderr: score.stderr, n: score.n)
     }
 
-    func store(id: Int, seq: Int, outcome: EvaluationOutcome) throws {
+    /// Records a finished evaluation: done or failed, or with `pruned` (racing) the estimate from
+    /// the examples scored so far, stored as `pruned`.
+    func store(id: Int, seq: Int, outcome: EvaluationOutcome, pruned: Bool = false) throws {
         var values: [Double]?
         var error = outcome.error
         if error == nil, let costs = outcome.costs {
@@ -438,13 +472,16 @@ public final class SearchEngine {
             if values == nil { error = "a score an objective needs is missing" }
         }
         let objectives = values.map { zip(context.space.objectives, $0).map { ObjectiveRecord(candidate: id, name: $0.name, value: $1) } } ?? []
-        try archive.record(candidate: id, status: error == nil ? .done : .failed, error: error,
+        try archive.record(candidate: id, status: error != nil ? .failed : pruned ? .pruned : .done, error: error,
                            scores: error == nil ? outcome.scores.map { score($0, candidate: id) } : [], objectives: objectives,
                            now: Date().timeIntervalSince1970)
         evaluations += 1
+        running.remove(id)
         if error != nil { failures += 1 }
-        noteBest(values)
-        let result: Outcome = values.map { .done(minimized: ObjectiveValues.minimized($0, space: context.space)) } ?? .failed
+        if !pruned { noteBest(values) }
+        let result: Outcome = values.map { pruned ? .pruned(minimized: ObjectiveValues.minimized($0, space: context.space)) : .done(minimized: ObjectiveValues.minimized($0, space: context.space)) } ?? .failed
+        if pruned && values != nil { races.pruned.insert(id) }
+        noteExamples(outcome.scores, status: error != nil ? .failed : pruned ? .pruned : .done)
         outcomes[id] = result
         ready[seq] = Evaluation(genome: genomes[seq] ?? [], objectives: result.minimized)
         for duplicate in waitingDuplicates.removeValue(forKey: id) ?? [] {
@@ -456,7 +493,7 @@ public final class SearchEngine {
     /// equals it (duplicates share their original's entry), and a new front member is queued for
     /// holdout scoring unless it has its holdout scores already.
     func noteTold(seq: Int, _ evaluation: Evaluation) {
-        guard let values = evaluation.objectives, !duplicates.contains(seq), let id = ids[seq] else { return }
+        guard let values = evaluation.objectives, !duplicates.contains(seq), let id = ids[seq], !races.pruned.contains(id) else { return }
         guard !front.objectives.contains(values), front.insert(id, objectives: values) else { return }
         if !holdoutScored.contains(id) { holdoutQueue.append(id) }
     }

@@ -39,12 +39,15 @@ public final class Workbench {
     /// the objectives name). Every failure — a recipe the plan refuses, a non-finite score, a
     /// command task's exit status — is returned as data, never thrown. Once `cancellation` is
     /// cancelled the work stops at the next tensor or example and the outcome is `cancelled`.
-    public func evaluate(_ candidate: GenomeCodec.Candidate, split: FitnessFile.Split, cancellation: Cancellation? = nil) -> EvaluationOutcome {
-        evaluate(recipe: candidate.recipe, split: split, cancellation: cancellation)
+    /// With `slice` (racing, DESIGN.md §5b) only that stage's examples of the calibration split are
+    /// scored, each score's value their mean and `n` their count.
+    public func evaluate(_ candidate: GenomeCodec.Candidate, split: FitnessFile.Split, slice: RacingSchedule.Slice? = nil,
+                         cancellation: Cancellation? = nil) -> EvaluationOutcome {
+        evaluate(recipe: candidate.recipe, split: split, slice: slice, cancellation: cancellation)
     }
 
     /// Merges any recipe over the space's models and scores it (baselines such as equal-weight merges).
-    public func evaluate(recipe: Recipe, split: FitnessFile.Split, cancellation: Cancellation? = nil) -> EvaluationOutcome {
+    public func evaluate(recipe: Recipe, split: FitnessFile.Split, slice: RacingSchedule.Slice? = nil, cancellation: Cancellation? = nil) -> EvaluationOutcome {
         let start = Date()
         var outcome = EvaluationOutcome()
         do {
@@ -82,13 +85,15 @@ public final class Workbench {
                 evaluator = built
             }
             func score(_ task: FitnessFile.Task) throws -> TaskScore {
-                if let evaluator { return try evaluator.score(task, split: split) }
+                if let evaluator { return try evaluator.score(task, split: split, rows: slice?.rows[task.name]) }
                 guard task.kind == .command, let folder else {
                     throw EvaluationFailure("task \(task.name): the built-in evaluator is not loaded for this run")
                 }
                 return try Evaluator.scoreCommand(task, split: split, modelPath: folder, cancellation: cancellation)
             }
-            for task in tasks {
+            // A racing stage scores its share of each raced task (and the others whole, last).
+            func inSlice(_ task: FitnessFile.Task) -> Bool { slice.map { $0.scores(task.name, raced: context.racing?.races(task.name) ?? false) } ?? true }
+            for task in tasks where inSlice(task) {
                 let score = try score(task)
                 guard score.value.isFinite || task.kind == .perplexity && score.value == .infinity else {
                     throw EvaluationFailure("task \(task.name): \(score.metric) is \(score.value) (the merged weights give non-finite logits)")
@@ -96,7 +101,7 @@ public final class Workbench {
                 outcome.scores.append(score)
             }
             if split == .calibration {
-                for extra in extraMetrics() {
+                for extra in extraMetrics() where inSlice(extra) {
                     outcome.scores.append(try score(extra))
                 }
             }

@@ -16,6 +16,8 @@ final class WorkerPool: @unchecked Sendable {
         let seq: Int
         let decoded: GenomeCodec.Candidate
         let split: FitnessFile.Split
+        /// A racing stage's examples (DESIGN.md §5b), or nil for the whole split.
+        var slice: RacingSchedule.Slice?
     }
 
     struct Done: Sendable {
@@ -43,7 +45,7 @@ final class WorkerPool: @unchecked Sendable {
             DispatchQueue(label: "amalgam.worker.\(worker)", qos: .userInitiated).async { [self] in
                 let bench = Workbench(context: context)
                 while let job = self.next(worker) {
-                    let outcome = bench.evaluate(job.decoded, split: job.split, cancellation: self.cancellation)
+                    let outcome = bench.evaluate(job.decoded, split: job.split, slice: job.slice, cancellation: self.cancellation)
                     self.finish(Done(job: job, worker: worker, outcome: outcome))
                 }
             }

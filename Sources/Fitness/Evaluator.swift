@@ -55,35 +55,46 @@ public struct Evaluator {
         self.modelPath = modelPath
     }
 
-    public func score(_ task: FitnessFile.Task, split: FitnessFile.Split, limit: Int? = nil) throws -> TaskScore {
+    /// Scores `task` on `split`: its first `limit` examples, or with `rows` those examples of the
+    /// file (0-based, in that order: a racing stage's share, DESIGN.md §5b). The value is the
+    /// mean over the examples scored and `n` their count.
+    public func score(_ task: FitnessFile.Task, split: FitnessFile.Split, limit: Int? = nil, rows selection: [Int]? = nil) throws -> TaskScore {
         if task.kind == .command { return try command(task, split) }
         guard let file = task.file(split) else { throw FitnessError(file: task.name, field: split.rawValue, "the task has no \(split.rawValue) file") }
-        let key = PreparedExamples.Key(file: file, kind: task.kind, limit: limit ?? .max)
+        let key = PreparedExamples.Key(file: file, kind: task.kind, limit: selection == nil ? limit ?? .max : .max)
+        func pick<T>(_ all: [T]) throws -> [T] {
+            guard let selection else { return all }
+            return try selection.map { row in
+                guard all.indices.contains(row) else { throw FitnessError(file: file, field: "row \(row + 1)", "the task file has only \(all.count) examples") }
+                return all[row]
+            }
+        }
+        /// The file's rows to prepare: the first `limit`, or all of them when `rows` picks some.
         func rows() throws -> (TaskData, [(line: Int, object: JSONObject)]) {
             let data = try TaskData(file: file)
-            return (data, Array(data.rows.prefix(limit ?? .max)))
+            return (data, Array(data.rows.prefix(selection == nil ? limit ?? .max : .max)))
         }
         switch task.kind {
         case .choice:
-            return try choice(task, split, try prepared.examples(key) {
+            return try choice(task, split, try pick(prepared.examples(key) {
                 let (data, rows) = try rows()
                 return try rows.map { row in
                     let (context, choices, answer) = try data.choice(row)
                     return PreparedExamples.Choice(line: row.line, choices: choices, answer: answer,
                                                    pairs: choices.map { encodePair(context: context, continuation: $0) })
                 }
-            })
+            }))
         case .perplexity:
-            return try perplexity(task, split, try prepared.examples(key) {
+            return try perplexity(task, split, try pick(prepared.examples(key) {
                 let (data, rows) = try rows()
                 return try rows.map { row in
                     let text = try data.string(row, "text")
                     return PreparedExamples.Text(line: row.line, text: text, ids: tokenizer.encode(text))
                 }
-            })
+            }))
         case .generate:
             let (data, rows) = try rows()
-            return try generate(task, split, data, rows)
+            return try generate(task, split, data, try pick(rows))
         case .command: return try command(task, split)
         }
     }

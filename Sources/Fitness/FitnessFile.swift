@@ -153,6 +153,12 @@ public struct FitnessFile: Sendable {
         self.tasks = tasks
     }
 
+    /// How many examples `task` has on `split` (0 when it has no file there).
+    public func exampleCount(_ task: Task, split: Split) throws(FitnessError) -> Int {
+        guard let file = task.file(split) else { return 0 }
+        return try TaskData(file: file).rows.count
+    }
+
     /// Reads every task file and checks that each example has the fields its kind needs: a search
     /// calls it before its first candidate, so bad data is one error rather than a run of failures.
     public func checkData() throws(FitnessError) {

@@ -20,6 +20,13 @@ enum SearchReport {
             let range = slot.range.map { "[\($0.lowerBound), \($0.upperBound)]" } ?? "-"
             print("\(codec.label(slot).padding(to: 34))\(kind.padding(to: 13))\(range.padding(to: 13))\(slot.methods.map(\.rawValue).joined(separator: ", "))")
         }
+        if let racing = space.racing {
+            let stages = racing.stages.map { Format.fixed(100 * $0, digits: 0) + "%" }.joined(separator: ", ")
+            print("\nracing: stages \(stages) of each task's calibration examples (order seeded by \(space.racingSeed)), confidence \(racing.confidence)")
+            print("  \(RacingRule.summary(space.optimizer.name))")
+        } else {
+            print("\nracing: off (every candidate scored on every calibration example)")
+        }
         print("\ncentre genome's recipe:")
         print(try codec.decode(codec.centre).yaml, terminator: "")
         let plan = try MemoryPlan(context: context)
@@ -43,7 +50,12 @@ enum SearchReport {
         let report: (SearchEngine.Progress) -> Void = { p in
             let eta = p.etaSeconds.map { "ETA " + Format.fixed($0, digits: 0) + "s" } ?? "ETA -"
             let best = p.best.map { String(format: "%.4f", $0) } ?? "-"
-            let line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(String(format: "%.0f", p.ratePerHour))/h, \(eta), best \(best), front \(p.frontSize)"
+            var line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(String(format: "%.0f", p.ratePerHour))/h, \(eta), best \(best), front \(p.frontSize)"
+            if space.racing != nil {
+                // Racing: what the finished candidates cost against scoring each on every example.
+                let saving = p.examplesScored > 0 ? String(format: ", %.1f× fewer", Double(p.examplesInFull) / Double(p.examplesScored)) : ""
+                line += ", \(p.pruned) pruned, examples \(p.examplesScored) of \(p.examplesInFull)\(saving)"
+            }
             if terminal {
                 FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8))
             } else if Date().timeIntervalSince(lastLine) >= 30 {

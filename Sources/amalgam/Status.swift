@@ -20,14 +20,14 @@ extension Amalgam {
                 for entry in status.best { best[entry.objective] = .object(JSONObject(["id": .number(JSONNumber(entry.id)), "value": .number(JSONNumber(entry.value))])) }
                 let object = JSONObject([
                     "evaluations": .number(JSONNumber(status.evaluations)), "budget": status.budget.map { .number(JSONNumber($0)) } ?? .null,
-                    "failed": .number(JSONNumber(status.failed)), "running": .number(JSONNumber(status.running)),
+                    "failed": .number(JSONNumber(status.failed)), "pruned": .number(JSONNumber(status.pruned)), "running": .number(JSONNumber(status.running)),
                     "front_size": .number(JSONNumber(status.frontSize)), "best": .object(best),
                     "rate_per_hour": .number(JSONNumber(status.ratePerHour)), "eta_s": status.etaSeconds.map { .number(JSONNumber($0)) } ?? .null,
                 ])
                 print(JSONValue.object(object).serialized())
                 return
             }
-            print("evaluations \(status.evaluations)/\(status.budget.map(String.init) ?? "?"), failed \(status.failed), running \(status.running), front \(status.frontSize)")
+            print("evaluations \(status.evaluations)/\(status.budget.map(String.init) ?? "?"), failed \(status.failed)\(status.pruned > 0 ? ", pruned \(status.pruned)" : ""), running \(status.running), front \(status.frontSize)")
             for entry in status.best { print("best \(entry.objective): #\(entry.id) \(Format.fixed(entry.value, digits: 4))") }
             print("rate \(Format.fixed(status.ratePerHour, digits: 1))/h" + (status.etaSeconds.map { ", ETA " + Format.fixed($0, digits: 0) + " s" } ?? ""))
         }

@@ -57,6 +57,40 @@ import Testing
         #expect { try archive.record(candidate: 99, status: .done, error: nil, scores: [], objectives: [], now: 1) } throws: { "\($0)".contains("no candidate 99") }
     }
 
+    /// An archive written before racing (schema 1) opens migrated: its rows kept, `pruned`
+    /// admitted, stage scores stored, foreign keys still enforced.
+    @Test func aSchemaOneArchiveGainsPrunedCandidatesAndStageScores() throws {
+        let folder = try Folder()
+        do {
+            let old = try SQLiteDatabase(path: folder.archive)
+            try old.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON")
+            try SQLiteMigrations(Array(SQLiteArchive.migrations.steps.prefix(1))).migrate(old)
+            #expect(try old.userVersion == 1)
+            #expect(throws: SQLiteError.self) { try old.execute("INSERT INTO candidate (id, seq, genome, recipe_hash, recipe, status) VALUES (9, 9, '[]', 'h', '', 'pruned')") }
+        }
+        do {
+            let v1 = try SQLiteDatabase(path: folder.archive)
+            try v1.execute("PRAGMA foreign_keys = ON")
+            for seq in 0..<3 {
+                try v1.execute("INSERT INTO candidate (id, seq, genome, recipe_hash, recipe, status, duplicate_of) VALUES (\(seq + 1), \(seq), '[0.5]', 'h\(seq)', 'r', '\(seq == 2 ? "duplicate" : "pending")', \(seq == 2 ? "1" : "NULL"))")
+            }
+            try v1.execute("INSERT INTO score VALUES (1, 'add', 'calibration', 'acc', 0.5, 0.1, 150)")
+        }
+        let archive = try SQLiteArchive(path: folder.archive)
+        #expect(try archive.database.userVersion == 2 && SQLiteArchive.migrations.steps.map(\.name).count == 2)
+        #expect(try archive.candidates().map(\.status) == [.pending, .pending, .duplicate] && archive.candidate(id: 3)?.duplicateOf == 1)
+        #expect(try archive.scores(candidate: 1) == [score(1, 0.5).with(stderr: 0.1)])
+        try archive.addStageScores([StageScoreRecord(candidate: 2, stage: 0, task: "add", metric: "acc", value: 0.25, stderr: nil, n: 38)])
+        try archive.record(candidate: 2, status: .pruned, error: nil, scores: [ScoreRecord(candidate: 2, task: "add", split: .calibration, metric: "acc", value: 0.25, stderr: nil, n: 38)],
+                           objectives: [ObjectiveRecord(candidate: 2, name: "accuracy", value: 0.25)], now: 1)
+        #expect(try archive.statusCounts() == [.pending: 1, .pruned: 1, .duplicate: 1])
+        #expect(try archive.stageScores(candidate: 2).map(\.n) == [38])
+        #expect(try archive.dump().contains("stageScore\t2\t0\tadd\tacc"))
+        #expect(try archive.database.scalar("PRAGMA foreign_keys")?.int == 1)
+        #expect(throws: SQLiteError.self) { try archive.addStageScores([StageScoreRecord(candidate: 77, stage: 0, task: "add", metric: "acc", value: 0, stderr: nil, n: 1)]) }
+        #expect(try archive.integrityCheck() == "ok")
+    }
+
     @Test func duplicatesShareTheirOriginalsResults() throws {
         let folder = try Folder()
         let archive = try SQLiteArchive(path: folder.archive)
@@ -149,5 +183,13 @@ import Testing
         #expect(throws: ArchiveError.self) { try archive.propose([candidate(0, genome: [.nan])], checkpoint: CheckpointRecord(asked: 1, told: 0, state: "{}")) }
         // The failed transaction left nothing behind.
         #expect(try archive.candidates().isEmpty && archive.latestCheckpoint() == nil)
+    }
+}
+
+extension ScoreRecord {
+    func with(stderr: Double?) -> ScoreRecord {
+        var copy = self
+        copy.stderr = stderr
+        return copy
     }
 }

@@ -64,6 +64,15 @@ import Testing
         ("layer_granularity: 9\n", "layer_granularity", "more than the model's 4 layers"),
         ("workers: 0\n", "workers", "≥ 1"),
         ("arena: double\n", "arena", "not an arena dtype (expected auto, bfloat16, float16, float32)"),
+        ("racing: often\n", "racing", "true, false or a mapping"),
+        ("racing: {stages: [1]}\n", "racing.stages", "at least two"),
+        ("racing: {stages: [0.5, 0.25, 1]}\n", "racing.stages[1]", "does not increase"),
+        ("racing: {stages: [0, 1]}\n", "racing.stages[0]", "(0, 1]"),
+        ("racing: {stages: [0.25, 0.5]}\n", "racing.stages", "the last stage must be 1"),
+        ("racing: {confidence: 1}\n", "racing.confidence", "[0.5, 1)"),
+        ("racing: {confidence: 0.2}\n", "racing.confidence", "[0.5, 1)"),
+        ("racing: {seed: -3}\n", "racing.seed", "≥ 0"),
+        ("racing: {eta: 3}\n", "racing.eta", "unknown key"),
     ])
     func badFieldsAreNamed(_ extra: String, _ field: String, _ message: String) {
         #expect {
@@ -72,6 +81,16 @@ import Testing
             guard let error = error as? SearchSpaceError else { return false }
             return error.field == field && error.message.contains(message)
         }
+    }
+
+    @Test func racingIsOffUnlessTheSpaceAsksAndTakesItsDefaults() throws {
+        #expect(try space(Self.minimal).racing == nil)
+        #expect(try space(Self.minimal + "racing: false\n").racing == nil)
+        let defaults = try space(Self.minimal + "racing: true\n")
+        #expect(defaults.racing == SearchSpace.Racing() && defaults.racing?.stages == [0.25, 0.5, 1] && defaults.racing?.confidence == 0.95)
+        #expect(defaults.racingSeed == defaults.optimizer.seed)
+        let given = try space(Self.minimal + "racing: {stages: [0.1, 0.3, 1], confidence: 0.9, seed: 7}\n")
+        #expect(given.racing?.stages == [0.1, 0.3, 1] && given.racing?.confidence == 0.9 && given.racingSeed == 7)
     }
 
     @Test func aFrozenSpaceCarriesItsFitnessInline() throws {

@@ -1,9 +1,19 @@
 import Foundation
 
 /// Where a candidate is in its life (DESIGN.md §3). `duplicate`: its recipe was proposed before,
-/// so it shares that candidate's results and costs no evaluation.
+/// so it shares that candidate's results and costs no evaluation. `pruned`: racing stopped it
+/// after a stage (DESIGN.md §5b); its scores cover the examples scored by then (their `n`), its
+/// objectives are estimates, and it is final, never on the front nor scored on the holdout split.
 public enum CandidateStatus: String, Codable, Sendable, CaseIterable {
-    case pending, running, done, failed, duplicate
+    case pending, running, done, failed, duplicate, pruned
+
+    /// Whether the candidate's evaluation is over (it costs one evaluation of the budget).
+    public var isFinished: Bool {
+        switch self {
+        case .done, .failed, .pruned: true
+        case .pending, .running, .duplicate: false
+        }
+    }
 }
 
 /// One proposed recipe: a `candidate` row.
@@ -59,6 +69,28 @@ public struct ScoreRecord: Sendable, Equatable {
         self.candidate = candidate
         self.task = task
         self.split = split
+        self.metric = metric
+        self.value = value
+        self.stderr = stderr
+        self.n = n
+    }
+}
+
+/// A racing candidate's calibration scores through one stage (a `stageScore` row): cumulative
+/// over the examples of every stage up to `stage`, `n` of them.
+public struct StageScoreRecord: Sendable, Equatable {
+    public var candidate: Int
+    public var stage: Int
+    public var task: String
+    public var metric: String
+    public var value: Double
+    public var stderr: Double?
+    public var n: Int
+
+    public init(candidate: Int, stage: Int, task: String, metric: String, value: Double, stderr: Double?, n: Int) {
+        self.candidate = candidate
+        self.stage = stage
+        self.task = task
         self.metric = metric
         self.value = value
         self.stderr = stderr

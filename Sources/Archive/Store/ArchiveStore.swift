@@ -17,8 +17,10 @@ public protocol ArchiveStore: AnyObject {
     func start(candidate: Int, worker: Int, now: Double) throws
     /// A running candidate back to pending: its evaluation was abandoned (a stop), not finished.
     func requeue(candidate: Int) throws
-    /// A finished evaluation (status done or failed) with its scores and objectives, copied to its duplicates.
+    /// A finished evaluation (status done, failed or pruned) with its scores and objectives, copied to its duplicates.
     func record(candidate: Int, status: CandidateStatus, error: String?, scores: [ScoreRecord], objectives: [ObjectiveRecord], now: Double) throws
+    /// A racing candidate's cumulative calibration scores through one stage (DESIGN.md §5b).
+    func addStageScores(_ scores: [StageScoreRecord]) throws
     /// More scores for a finished candidate (the holdout split of one that entered the front).
     func addScores(_ scores: [ScoreRecord]) throws
     /// Running candidates back to pending (their process died); returns how many.
@@ -32,6 +34,8 @@ public protocol ArchiveStore: AnyObject {
     func original(recipeHash: String) throws -> CandidateRecord?
     func scores(candidate: Int?) throws -> [ScoreRecord]
     func objectives(candidate: Int?) throws -> [ObjectiveRecord]
+    func stageScores(candidate: Int?) throws -> [StageScoreRecord]
+    func checkpointMarks() throws -> [(asked: Int, told: Int)]
     func events() throws -> [EventRecord]
     func statusCounts() throws -> [CandidateStatus: Int]
 }

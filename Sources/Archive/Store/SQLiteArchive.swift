@@ -16,7 +16,7 @@ public final class SQLiteArchive: ArchiveStore {
 
     /// The schema, one migration per version (forward only).
     public static let migrations = SQLiteMigrations([
-        """
+        .init("the first schema", """
         CREATE TABLE run (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE candidate (
             id INTEGER PRIMARY KEY,
@@ -53,7 +53,41 @@ public final class SQLiteArchive: ArchiveStore {
         );
         CREATE TABLE optimizerState (seq INTEGER PRIMARY KEY, told INTEGER NOT NULL, state TEXT NOT NULL);
         CREATE TABLE event (id INTEGER PRIMARY KEY, time REAL NOT NULL, kind TEXT NOT NULL, message TEXT NOT NULL);
-        """,
+        """),
+        // Racing (DESIGN.md §5b): candidate.status admits 'pruned' (a CHECK constraint, so the table
+        // is rebuilt), and each stage's cumulative scores of a racing candidate are kept.
+        .init("racing: pruned candidates and stage scores", rebuildsTables: true, """
+        CREATE TABLE candidate_new (
+            id INTEGER PRIMARY KEY,
+            seq INTEGER NOT NULL UNIQUE,
+            genome TEXT NOT NULL,
+            recipe_hash TEXT NOT NULL,
+            recipe TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'duplicate', 'pruned')),
+            error TEXT,
+            duplicate_of INTEGER REFERENCES candidate(id),
+            worker INTEGER,
+            created REAL,
+            started REAL,
+            finished REAL
+        );
+        INSERT INTO candidate_new SELECT id, seq, genome, recipe_hash, recipe, status, error, duplicate_of, worker, created, started, finished FROM candidate;
+        DROP TABLE candidate;
+        ALTER TABLE candidate_new RENAME TO candidate;
+        CREATE INDEX candidate_by_status ON candidate(status, seq);
+        CREATE INDEX candidate_by_hash ON candidate(recipe_hash, seq);
+        CREATE INDEX candidate_by_original ON candidate(duplicate_of);
+        CREATE TABLE stageScore (
+            candidate INTEGER NOT NULL REFERENCES candidate(id),
+            stage INTEGER NOT NULL,
+            task TEXT NOT NULL,
+            metric TEXT NOT NULL,
+            value REAL,
+            stderr REAL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (candidate, stage, task, metric)
+        );
+        """),
     ])
 
     /// Opens the archive at `path`: the writer creates and migrates it; a reader requires it to exist.
@@ -154,7 +188,7 @@ public final class SQLiteArchive: ArchiveStore {
     /// Copies a finished original's error, scores and objectives to one duplicate (nothing while
     /// the original is still to be evaluated).
     private func copyResults(from original: Int, to duplicate: Int) throws {
-        try database.query("UPDATE candidate SET error = (SELECT error FROM candidate WHERE id = ?1) WHERE id = ?2 AND EXISTS (SELECT 1 FROM candidate WHERE id = ?1 AND status IN ('done', 'failed'))",
+        try database.query("UPDATE candidate SET error = (SELECT error FROM candidate WHERE id = ?1) WHERE id = ?2 AND EXISTS (SELECT 1 FROM candidate WHERE id = ?1 AND status IN ('done', 'failed', 'pruned'))",
                            [.integer(Int64(original)), .integer(Int64(duplicate))])
         try database.query("INSERT OR REPLACE INTO score SELECT ?2, task, split, metric, value, stderr, n FROM score WHERE candidate = ?1",
                            [.integer(Int64(original)), .integer(Int64(duplicate))])
@@ -186,7 +220,7 @@ public final class SQLiteArchive: ArchiveStore {
     }
 
     public func record(candidate id: Int, status: CandidateStatus, error: String?, scores: [ScoreRecord], objectives: [ObjectiveRecord], now: Double) throws {
-        guard status == .done || status == .failed else { throw ArchiveError(file: path, "a result must be done or failed, not \(status.rawValue)") }
+        guard status.isFinished else { throw ArchiveError(file: path, "a result must be done, failed or pruned, not \(status.rawValue)") }
         try write {
             try database.query("UPDATE candidate SET status = ?, error = ?, finished = ? WHERE id = ?",
                                [.text(status.rawValue), SQLiteValue(error), .real(now), .integer(Int64(id))])
@@ -223,6 +257,17 @@ public final class SQLiteArchive: ArchiveStore {
         }
     }
 
+    public func addStageScores(_ scores: [StageScoreRecord]) throws {
+        try write {
+            let insert = try database.prepare("INSERT OR REPLACE INTO stageScore (candidate, stage, task, metric, value, stderr, n) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            for score in scores {
+                try insert.bind([.integer(Int64(score.candidate)), .integer(Int64(score.stage)), .text(score.task), .text(score.metric),
+                                 .real(score.value), SQLiteValue(score.stderr), .integer(Int64(score.n))])
+                _ = try insert.step()
+            }
+        }
+    }
+
     public func requeueRunning() throws -> Int {
         try write {
             try database.query("UPDATE candidate SET status = 'pending', worker = NULL, started = NULL WHERE status = 'running'")
@@ -252,6 +297,26 @@ public final class SQLiteArchive: ArchiveStore {
             throw ArchiveError(file: path, "optimizerState: a malformed row")
         }
         return CheckpointRecord(asked: asked, told: told, state: state)
+    }
+
+    /// (asked, told) of every checkpoint, by asked: each batch of proposals ends at an `asked`
+    /// and was proposed after `told` results had been told.
+    public func checkpointMarks() throws -> [(asked: Int, told: Int)] {
+        try database.query("SELECT seq, told FROM optimizerState ORDER BY seq").map { row in
+            guard let asked = row[0].int, let told = row[1].int else { throw ArchiveError(file: path, "optimizerState: a malformed row") }
+            return (asked, told)
+        }
+    }
+
+    public func stageScores(candidate: Int?) throws -> [StageScoreRecord] {
+        let sql = "SELECT candidate, stage, task, metric, value, stderr, n FROM stageScore" + (candidate == nil ? "" : " WHERE candidate = ?")
+            + " ORDER BY candidate, stage, task, metric"
+        return try database.query(sql, candidate.map { [.integer(Int64($0))] } ?? []).map { row in
+            guard let id = row[0].int, let stage = row[1].int, let task = row[2].string, let metric = row[3].string, let n = row[6].int else {
+                throw ArchiveError(file: path, "stageScore: a malformed row")
+            }
+            return StageScoreRecord(candidate: id, stage: stage, task: task, metric: metric, value: row[4].double ?? .nan, stderr: row[5].double, n: n)
+        }
     }
 
     static let candidateColumns = "id, seq, genome, recipe_hash, recipe, status, error, duplicate_of, worker, created, started, finished"
@@ -323,6 +388,7 @@ public final class SQLiteArchive: ArchiveStore {
             ("run", "SELECT key, value FROM run WHERE key NOT IN ('created', 'started') ORDER BY key"),
             ("candidate", "SELECT id, seq, genome, recipe_hash, recipe, status, error, duplicate_of FROM candidate ORDER BY seq"),
             ("score", "SELECT * FROM score ORDER BY candidate, task, split, metric"),
+            ("stageScore", "SELECT * FROM stageScore ORDER BY candidate, stage, task, metric"),
             ("objective", "SELECT * FROM objective ORDER BY candidate, name"),
             ("optimizerState", "SELECT * FROM optimizerState ORDER BY seq"),
         ] {

@@ -182,6 +182,14 @@ public struct CMAES: Optimizer {
     public var generation: Int { run.iteration }
     /// λ of the current run.
     public var population: Int { run.parameters.population }
+    /// μ of the current run: how many of each generation are selected (the positive weights).
+    public var parents: Int { run.parameters.parents }
+
+    /// μ for a generation of `population` (λ) genomes: ⌊λ/2⌋, the positive weights of
+    /// ln((λ + 1)/2) − ln i (`CMAESParameters`), as pycma's `RecombinationWeights`.
+    public static func parents(population: Int) -> Int {
+        (1...max(1, population)).count { Foundation.log(Double(population + 1) / 2) - Foundation.log(Double($0)) > 0 }
+    }
     /// σ of the current run.
     public var stepSize: Double { run.sigma }
     /// Whether the current run's covariance is diagonal (sep-CMA-ES).

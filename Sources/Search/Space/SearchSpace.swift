@@ -64,6 +64,20 @@ public struct SearchSpace: Sendable, Equatable {
         public init() {}
     }
 
+    /// Staged scoring of the calibration split (`racing:`; DESIGN.md §5b, the engine's
+    /// `RacingSchedule` and `RacingRule` say how it is used). Off when the space has no `racing:`.
+    public struct Racing: Sendable, Equatable {
+        /// Fractions of each task's calibration examples scored by the end of each stage:
+        /// increasing, in (0, 1], the last 1.
+        public var stages: [Double] = [0.25, 0.5, 1]
+        /// The probability with which each confidence bound holds, in [0.5, 1).
+        public var confidence = 0.95
+        /// The seed of the example order; nil takes the optimizer's seed.
+        public var seed: UInt64?
+
+        public init() {}
+    }
+
     public var file: String
     public var name: String
     public var baseModel: String
@@ -98,6 +112,10 @@ public struct SearchSpace: Sendable, Equatable {
     public var workers: Int?
     /// How each worker's arena stores a candidate's merged weights.
     public var arena: ArenaSetting = .auto
+    /// Staged scoring with pruning, or nil (scoring every calibration example of every candidate).
+    public var racing: Racing?
+    /// The seed of the racing example order: `racing.seed`, else the optimizer's.
+    public var racingSeed: UInt64 { racing?.seed ?? optimizer.seed }
     /// Layers of the base model (from its config.json).
     public var layerCount: Int
 
@@ -152,7 +170,7 @@ public struct SearchSpace: Sendable, Equatable {
             throw fail(nil, "is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         let allowed: Set<String> = ["name", "base_model", "models", "methods", "layer_granularity", "filters", "genes", "layers",
-                                    "fitness", "fitness_inline", "objectives", "optimizer", "budget", "workers", "arena"]
+                                    "fitness", "fitness_inline", "objectives", "optimizer", "budget", "workers", "arena", "racing"]
         for key in root.keys {
             guard let name = key.string else { throw fail(nil, "a key is not a string") }
             if !allowed.contains(name) { throw fail(name, "unknown key (expected one of \(allowed.sorted().joined(separator: ", ")))") }
@@ -360,6 +378,7 @@ public struct SearchSpace: Sendable, Equatable {
             }
             arena = setting
         }
+        racing = try root["racing"].map { node throws(SearchSpaceError) in try Self.racing(node, fail: fail) } ?? nil
 
         // The models: each a folder with config.json, all with the base's layer count and type.
         func config(_ path: String, _ field: String) throws(SearchSpaceError) -> (layers: Int, type: String) {
@@ -400,4 +419,47 @@ public struct SearchSpace: Sendable, Equatable {
 ///   parameter): the same scores as `auto`, for comparison.
 public enum ArenaSetting: String, Sendable, CaseIterable {
     case auto, bfloat16, float16, float32
+}
+
+extension SearchSpace {
+    /// `racing:` — `{stages: [0.25, 0.5, 1], confidence: 0.95, seed: 7}` (every key optional),
+    /// `true` for those defaults, `false` for none.
+    static func racing(_ node: Node, fail: (String?, String) -> SearchSpaceError) throws(SearchSpaceError) -> Racing? {
+        if let flag = node.bool { return flag ? Racing() : nil }
+        guard let mapping = node.mapping else {
+            throw fail("racing", "expected true, false or a mapping such as {stages: [0.25, 0.5, 1], confidence: 0.95}")
+        }
+        var racing = Racing()
+        for (keyNode, value) in mapping {
+            let key = keyNode.string ?? "?"
+            let field = "racing.\(key)"
+            switch key {
+            case "stages":
+                guard let list = value.sequence, list.count >= 2 else {
+                    throw fail(field, "expected at least two increasing fractions ending in 1, such as [0.25, 0.5, 1]")
+                }
+                var stages: [Double] = []
+                for (i, item) in list.enumerated() {
+                    guard let fraction = item.float ?? item.int.map(Double.init), fraction.isFinite, fraction > 0, fraction <= 1 else {
+                        throw fail("\(field)[\(i)]", "expected a fraction of the examples in (0, 1]")
+                    }
+                    if let last = stages.last, fraction <= last { throw fail("\(field)[\(i)]", "\(fraction) does not increase on \(last)") }
+                    stages.append(fraction)
+                }
+                guard stages.last == 1 else { throw fail(field, "the last stage must be 1: a candidate that is not pruned is scored on every example") }
+                racing.stages = stages
+            case "confidence":
+                guard let confidence = value.float ?? value.int.map(Double.init), confidence >= 0.5, confidence < 1 else {
+                    throw fail(field, "expected a probability in [0.5, 1), such as 0.95")
+                }
+                racing.confidence = confidence
+            case "seed":
+                guard let seed = value.int, seed >= 0 else { throw fail(field, "expected an integer ≥ 0") }
+                racing.seed = UInt64(seed)
+            default:
+                throw fail(field, "unknown key (expected stages, confidence or seed)")
+            }
+        }
+        return racing
+    }
 }

@@ -41,6 +41,7 @@ public enum SearchSpaceTemplate {
             budget: {evaluations: 200, time: 8h}
             # workers: 2                             # default: as many as memory holds, at most one per core
             # arena: auto                            # merged weights' dtype: auto (the checkpoint's), bfloat16, float16, float32
+            # racing: {stages: [0.25, 0.5, 1], confidence: 0.95}   # score in stages, prune what cannot win (README: Racing)
 
             """
     }
