@@ -75,7 +75,7 @@ public struct MemoryPlan: Sendable {
                 needs.workspace = DecoderModel.workspaceBytes(configuration, rows: DecoderModel.rowsPerPass, threads: threads, narrowWeights: narrowWeights)
             }
             // Per-thread chunk scratch (inputs + work buffers + the staged output chunk).
-            needs.merge = threads * (inputs + 8) * 4 * MergeContextSize.chunkElements + folds + writer
+            needs.merge = threads * (inputs + 8) * 4 * Materializer.chunkElements + folds + writer
             return needs
         }
     }
@@ -120,11 +120,6 @@ public struct MemoryPlan: Sendable {
     static func gib(_ bytes: Int) -> String {
         bytes < 1 << 30 ? String(format: "%.1f MiB", Double(bytes) / 1_048_576) : String(format: "%.2f GiB", Double(bytes) / 1_073_741_824)
     }
-}
-
-/// The merge's chunk size, as the planner counts it.
-enum MergeContextSize {
-    static let chunkElements = 16_384
 }
 
 /// What memory this machine offers the process.

@@ -13,6 +13,9 @@ public struct Materializer: Sendable {
     public let plan: MergePlan
     public let threads: Int
     public let seed: UInt64
+    /// Elements of one merge chunk (whole rows of about this many): what each thread's scratch
+    /// buffers hold, for planning memory.
+    public static var chunkElements: Int { MergeContext.targetChunk }
 
     /// `seed` overrides the recipe's `random_seed` (0 when neither is given).
     public init(plan: MergePlan, threads: Int = ProcessInfo.processInfo.activeProcessorCount, seed: UInt64? = nil) {
