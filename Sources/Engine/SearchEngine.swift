@@ -472,16 +472,20 @@ public final class SearchEngine {
             if values == nil { error = "a score an objective needs is missing" }
         }
         let objectives = values.map { zip(context.space.objectives, $0).map { ObjectiveRecord(candidate: id, name: $0.name, value: $1) } } ?? []
-        try archive.record(candidate: id, status: error != nil ? .failed : pruned ? .pruned : .done, error: error,
+        let status: CandidateStatus = error != nil ? .failed : pruned ? .pruned : .done
+        try archive.record(candidate: id, status: status, error: error,
                            scores: error == nil ? outcome.scores.map { score($0, candidate: id) } : [], objectives: objectives,
                            now: Date().timeIntervalSince1970)
         evaluations += 1
         running.remove(id)
         if error != nil { failures += 1 }
         if !pruned { noteBest(values) }
-        let result: Outcome = values.map { pruned ? .pruned(minimized: ObjectiveValues.minimized($0, space: context.space)) : .done(minimized: ObjectiveValues.minimized($0, space: context.space)) } ?? .failed
+        let result: Outcome = values.map { values in
+            let minimized = ObjectiveValues.minimized(values, space: context.space)
+            return pruned ? .pruned(minimized: minimized) : .done(minimized: minimized)
+        } ?? .failed
         if pruned && values != nil { races.pruned.insert(id) }
-        noteExamples(outcome.scores, status: error != nil ? .failed : pruned ? .pruned : .done)
+        noteExamples(outcome.scores, status: status)
         outcomes[id] = result
         ready[seq] = Evaluation(genome: genomes[seq] ?? [], objectives: result.minimized)
         for duplicate in waitingDuplicates.removeValue(forKey: id) ?? [] {
