@@ -15,7 +15,16 @@ public enum RunStatus {
         public var pruned: Int
         public var running: Int
         public var frontSize: Int
+        /// The best searched candidate per objective (baselines left out).
         public var best: [(objective: String, id: Int, value: Double)]
+        /// The best finished baseline on the first objective (`Baselines`), if any.
+        public var bestBaseline: (name: String, id: Int, value: Double)?
+        /// Baselines finished, and recorded.
+        public var baselinesFinished = 0
+        public var baselines = 0
+        /// The first objective's name and whether it is maximized.
+        public var firstObjective = ""
+        public var firstMaximized = true
         public var ratePerHour: Double
         public var etaSeconds: Double?
         public var workers: Int?
@@ -23,6 +32,8 @@ public enum RunStatus {
 
     public struct FrontEntry: Sendable {
         public var id: Int
+        /// The baseline's name when the member is one (`Baselines`), nil for a searched candidate.
+        public var baseline: String?
         public var method: String
         public var objectives: [(String, Double)]
         public var calibration: [(String, Double)]
@@ -63,14 +74,19 @@ public enum RunStatus {
         let finished = candidates.filter(\.status.isFinished)
         let order = try objectiveOrder(folder: folder)
         let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
-        var best: [(String, Int, Double)] = []
-        for (name, maximize) in order {
+        func best(_ name: String, maximize: Bool, among pool: [CandidateRecord]) -> (Int, Double)? {
             var choice: (Int, Double)?
-            for candidate in finished where candidate.status == .done {
+            for candidate in pool where candidate.status == .done {
                 guard let value = objectives[candidate.id]?.first(where: { $0.name == name })?.value, value.isFinite else { continue }
                 if choice == nil || (maximize ? value > choice!.1 : value < choice!.1) { choice = (candidate.id, value) }
             }
-            if let choice { best.append((name, choice.0, choice.1)) }
+            return choice
+        }
+        let searched = finished.filter { $0.baseline == nil }
+        let baselines = candidates.filter { $0.baseline != nil }
+        let bests: [(String, Int, Double)] = order.compactMap { name, maximize in best(name, maximize: maximize, among: searched).map { (name, $0.0, $0.1) } }
+        let bestBaseline = order.first.flatMap { name, maximize in best(name, maximize: maximize, among: baselines) }.flatMap { choice in
+            baselines.first { $0.id == choice.0 }?.baseline.map { (name: $0, id: choice.0, value: choice.1) }
         }
         let times = finished.compactMap(\.finished).sorted()
         var rate = 0.0
@@ -82,10 +98,11 @@ public enum RunStatus {
         return Status(evaluations: finished.count, budget: budget, failed: finished.filter { $0.status == .failed }.count,
                       pruned: finished.filter { $0.status == .pruned }.count,
                       running: candidates.filter { $0.status == .running }.count, frontSize: try front(folder: folder, archive: archive, withCosts: false).count,
-                      best: best, ratePerHour: rate, etaSeconds: eta, workers: info["workers"].flatMap(Int.init))
+                      best: bests, bestBaseline: bestBaseline, baselinesFinished: baselines.filter(\.status.isFinished).count,
+                      baselines: baselines.count, firstObjective: order.first?.0 ?? "", firstMaximized: order.first?.1 ?? true, ratePerHour: rate, etaSeconds: eta, workers: info["workers"].flatMap(Int.init))
     }
 
-    /// The Pareto front of finished candidates over the space's objectives (duplicates left out),
+    /// The Pareto front of finished candidates, baselines among them, over the space's objectives (duplicates left out),
     /// best first by the first objective, with calibration and holdout scores side by side.
     /// `withCosts` plans each member's recipe (opening its models) for its costs; `status`, which
     /// only counts the members and is polled, leaves it out.
@@ -113,7 +130,7 @@ public enum RunStatus {
             let method = candidate.recipe.split(separator: "\n").first { $0.hasPrefix("merge_method:") }.map { String($0.dropFirst(13)).trimmingCharacters(in: .whitespaces) } ?? "?"
             let own = scores[candidate.id] ?? []
             let costs = !withCosts ? nil : (try? Recipe(yaml: candidate.recipe, file: folder.spacePath)).flatMap { try? MergePlan(recipe: $0, file: folder.spacePath, layouts: ModelFamilies.layout) }.map(CandidateCosts.init)
-            return FrontEntry(id: candidate.id, method: method, objectives: zip(order, values).map { ($0.0, $1) },
+            return FrontEntry(id: candidate.id, baseline: candidate.baseline, method: method, objectives: zip(order, values).map { ($0.0, $1) },
                               calibration: own.filter { $0.split == .calibration }.map { ($0.task + ":" + $0.metric, $0.value) },
                               holdout: own.filter { $0.split == .holdout }.map { ($0.task + ":" + $0.metric, $0.value) }, costs: costs)
         }

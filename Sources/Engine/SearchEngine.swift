@@ -1,6 +1,7 @@
 import Archive
 import Fitness
 import Foundation
+import Merging
 import Search
 import Tensors
 
@@ -41,6 +42,12 @@ import Tensors
 /// calibration scoring is a series of stage jobs, each committed as it ends (`stageScore`), and
 /// after each stage `RacingRule` may stop it as `pruned`. Its decisions read only data fixed in
 /// candidate order, so the archive is the same for any worker count and after any crash.
+/// Baselines (`Baselines`, DESIGN.md §4): a new run first records the base, each source alone and
+/// each method's equal-weight merge as candidates with negative seqs, scores them (calibration
+/// first, before anything else, then holdout), and proposes nothing until every one is finished:
+/// they join the front before any proposal is told, so every later decision (the front, racing's
+/// bars) sees the same books on any worker count. They count as evaluations; the optimizer is
+/// never told them (a proposal whose recipe equals one is its duplicate, told its values).
 /// The loop blocks on the pool (a result, a stop request, or the next progress tick) and only
 /// when something is in flight; a phase with nothing in flight and nothing to start is over, and
 /// if it somehow were not, the run ends with an error rather than spinning.
@@ -77,6 +84,10 @@ public final class SearchEngine {
         public var pruned = 0
         public var examplesScored = 0
         public var examplesInFull = 0
+        /// Baselines finished and in all, and the best one's first objective.
+        public var baselinesFinished = 0
+        public var baselines = 0
+        public var bestBaseline: Double?
     }
 
     /// Where the time of a run went (for `amalgam-bench search`).
@@ -169,6 +180,11 @@ public final class SearchEngine {
     var failures = 0
     var started = 0
     var best: Double?
+    /// Baselines: how many the run has (their ids are 1 … count), those not finished, the best
+    /// one's first objective.
+    var baselineCount = 0
+    var unfinishedBaselines: Set<Int> = []
+    var bestBaseline: Double?
     /// Racing's books: candidates between stages, CMA-ES races, bars, pruned candidates.
     var races = RaceBook()
 
@@ -186,6 +202,7 @@ public final class SearchEngine {
         }
         // One coordinator per run (RunLock): anything still marked running was left by a dead process.
         _ = try archive.requeueRunning()
+        if try archive.latestCheckpoint() == nil, try archive.candidates().isEmpty { try recordBaselines() }
         try restore()
     }
 
@@ -193,7 +210,10 @@ public final class SearchEngine {
     /// not yet told, and the front (and holdout queue) of what was told.
     func restore() throws {
         let candidates = try archive.candidates()
-        asked = candidates.count
+        let baselines = candidates.filter { $0.baseline != nil }
+        baselineCount = baselines.count
+        unfinishedBaselines = Set(baselines.filter { !$0.status.isFinished }.map(\.id))
+        asked = candidates.count - baselineCount
         let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
         holdoutScored = Set(try archive.scores(candidate: nil).filter { $0.split == .holdout }.map(\.candidate))
         for candidate in candidates where candidate.status.isFinished {
@@ -210,7 +230,7 @@ public final class SearchEngine {
                     races.pruned.insert(candidate.id)
                 } else {
                     outcomes[candidate.id] = .done(minimized: minimized)
-                    noteBest(values)
+                    if candidate.baseline == nil { noteBest(values) } else { noteBaseline(id: candidate.id, values: values) }
                 }
             }
         }
@@ -230,11 +250,12 @@ public final class SearchEngine {
             case .running, .done, .failed, .pruned: break
             }
             guard let outcome else { continue }
+            if candidate.baseline != nil { continue }  // never told; on the front through noteBaseline
             let evaluation = Evaluation(genome: candidate.genome, objectives: outcome.minimized)
             if candidate.seq < told { noteTold(seq: candidate.seq, evaluation) } else { ready[candidate.seq] = evaluation }
         }
         started = evaluations
-        if context.racing != nil { try restoreRaces(candidates) }
+        if context.racing != nil { try restoreRaces(candidates.filter { $0.baseline == nil }) }
     }
 
     /// Runs until the budget is spent, time runs out, `stop` is cancelled, or the optimizer ends.
@@ -308,7 +329,8 @@ public final class SearchEngine {
                 progress(Progress(evaluations: evaluations, budget: settings.evaluations, failed: failures, running: pool.inFlight,
                                   best: best, frontSize: front.count, elapsed: elapsed, ratePerHour: rate,
                                   etaSeconds: rate > 0 ? Double(remaining) / rate * 3600 : nil, pruned: races.pruned.count,
-                                  examplesScored: races.examplesScored, examplesInFull: races.examplesInFull))
+                                  examplesScored: races.examplesScored, examplesInFull: races.examplesInFull,
+                                  baselinesFinished: baselineCount - unfinishedBaselines.count, baselines: baselineCount, bestBaseline: bestBaseline))
             }
         }
     }
@@ -333,7 +355,7 @@ public final class SearchEngine {
             if timeUp { return inFlight == 0 ? .stopped(.time) : .draining(.time) }
             if started >= settings.evaluations { return .finishing(.budget) }
             // asked == told right after `tellReady`: the optimizer proposed nothing more.
-            if pending.isEmpty && asked == told { return .finishing(.converged) }
+            if pending.isEmpty && asked == told && unfinishedBaselines.isEmpty { return .finishing(.converged) }
             return .running
         }
     }
@@ -354,11 +376,21 @@ public final class SearchEngine {
     /// `candidates`) pending candidates while the evaluation budget allows.
     func dispatch(_ pool: WorkerPool, candidates: Bool) throws {
         while pool.hasIdleWorker {
+            // Baselines' calibration before anything: proposals wait for them.
+            if candidates, started < settings.evaluations, let id = pending.first, unfinishedBaselines.contains(id), let seq = seqs[id] {
+                guard let worker = pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: try baseline(id), split: .calibration)) else { return }
+                pending.removeFirst()
+                started += 1
+                try archive.start(candidate: id, worker: worker, now: Date().timeIntervalSince1970)
+                running.insert(id)
+                continue
+            }
             if !holdoutQueue.isEmpty {
                 let id = holdoutQueue.removeFirst()
                 guard let seq = seqs[id], let genome = genomes[seq] else { continue }
                 holdoutScored.insert(id)
-                guard pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: try context.codec.decode(genome), split: .holdout)) != nil else { return }
+                let decoded = seq < 0 ? try baseline(id) : try context.codec.decode(genome)
+                guard pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .holdout)) != nil else { return }
                 holdoutRunning.insert(id)
                 continue
             }
@@ -415,6 +447,8 @@ public final class SearchEngine {
     }
 
     func proposeWhilePossible() throws {
+        // Nothing is proposed before the baselines are finished (see the type's doc comment).
+        guard unfinishedBaselines.isEmpty else { return }
         while asked - told < lookAhead && optimizer.termination == nil {
             let batch = optimizer.ask()
             if batch.isEmpty { return }
@@ -422,7 +456,7 @@ public final class SearchEngine {
             var hashes: [String: Int] = [:]
             for genome in batch {
                 let seq = asked + records.count
-                let id = seq + 1
+                let id = seq + 1 + baselineCount
                 let decoded = try? context.codec.decode(genome)
                 let hash = decoded?.hash ?? "invalid:" + GenomeCodec.hash("\(genome)")
                 var record = CandidateRecord(id: id, seq: seq, genome: genome, recipeHash: hash, recipe: decoded?.yaml ?? "",
@@ -479,15 +513,21 @@ public final class SearchEngine {
         evaluations += 1
         running.remove(id)
         if error != nil { failures += 1 }
-        if !pruned { noteBest(values) }
+        let isBaseline = seq < 0
+        if !pruned && !isBaseline { noteBest(values) }
         let result: Outcome = values.map { values in
             let minimized = ObjectiveValues.minimized(values, space: context.space)
             return pruned ? .pruned(minimized: minimized) : .done(minimized: minimized)
         } ?? .failed
         if pruned && values != nil { races.pruned.insert(id) }
-        noteExamples(outcome.scores, status: status)
         outcomes[id] = result
-        ready[seq] = Evaluation(genome: genomes[seq] ?? [], objectives: result.minimized)
+        if isBaseline {
+            unfinishedBaselines.remove(id)
+            if let values, error == nil { noteBaseline(id: id, values: values) }
+        } else {
+            noteExamples(outcome.scores, status: status)
+            ready[seq] = Evaluation(genome: genomes[seq] ?? [], objectives: result.minimized)
+        }
         for duplicate in waitingDuplicates.removeValue(forKey: id) ?? [] {
             ready[duplicate] = Evaluation(genome: genomes[duplicate] ?? [], objectives: result.minimized)
         }
@@ -500,6 +540,39 @@ public final class SearchEngine {
         guard let values = evaluation.objectives, !duplicates.contains(seq), let id = ids[seq], !races.pruned.contains(id) else { return }
         guard !front.objectives.contains(values), front.insert(id, objectives: values) else { return }
         if !holdoutScored.contains(id) { holdoutQueue.append(id) }
+    }
+
+    /// A finished baseline: on the front unless another baseline dominates or equals it (none of
+    /// the search's candidates is told before every baseline is finished), scored on the holdout
+    /// split whether on the front or not, and counted for the best baseline.
+    func noteBaseline(id: Int, values: [Double]) {
+        if let first = values.first {
+            bestBaseline = bestBaseline.map { context.space.objectives[0].maximize ? max($0, first) : min($0, first) } ?? first
+        }
+        let minimized = ObjectiveValues.minimized(values, space: context.space)
+        if !front.objectives.contains(minimized) { _ = front.insert(id, objectives: minimized) }
+        if !holdoutScored.contains(id) && !holdoutQueue.contains(id) { holdoutQueue.append(id) }
+    }
+
+    /// A new run's baselines, recorded before the optimizer proposes anything (ids 1 … B, seqs
+    /// −B … −1). A baseline whose recipe equals an earlier one's is left out.
+    func recordBaselines() throws {
+        var hashes: Set<String> = []
+        let list = Baselines.make(context: context).compactMap { baseline -> (Baselines.Baseline, String)? in
+            let yaml = baseline.recipe.yaml
+            return hashes.insert(GenomeCodec.hash(yaml)).inserted ? (baseline, yaml) : nil
+        }
+        let records = list.enumerated().map { index, entry in
+            CandidateRecord(id: index + 1, seq: index - list.count, genome: [], recipeHash: GenomeCodec.hash(entry.1), recipe: entry.1,
+                            created: Date().timeIntervalSince1970, baseline: entry.0.name)
+        }
+        if !records.isEmpty { try archive.propose(records, checkpoint: nil) }
+    }
+
+    /// A baseline's recipe, read back from the archive (what was recorded is what is scored).
+    func baseline(_ id: Int) throws -> GenomeCodec.Candidate {
+        guard let record = try archive.candidate(id: id) else { throw ArchiveError(file: archive.path, "no baseline \(id)") }
+        return GenomeCodec.Candidate(recipe: try Recipe(yaml: record.recipe, file: archive.path), layerCount: context.space.layerCount)
     }
 
     /// Keeps `best`, the best value of the first objective seen.

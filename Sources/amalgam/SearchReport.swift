@@ -51,6 +51,12 @@ enum SearchReport {
             let eta = p.etaSeconds.map { "ETA " + Format.fixed($0, digits: 0) + "s" } ?? "ETA -"
             let best = p.best.map { String(format: "%.4f", $0) } ?? "-"
             var line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(String(format: "%.0f", p.ratePerHour))/h, \(eta), best \(best), front \(p.frontSize)"
+            if p.baselines > 0 {
+                // Baselines are evaluations too: the line says how many of the budget they took.
+                let bestBaseline = p.bestBaseline.map { String(format: "%.4f", $0) } ?? "-"
+                line += p.baselinesFinished < p.baselines ? ", baselines \(p.baselinesFinished) of \(p.baselines) (counted in the evaluations)"
+                    : ", best baseline \(bestBaseline) (\(p.baselines) baselines counted in the evaluations)"
+            }
             if space.racing != nil {
                 // Racing: what the finished candidates cost against scoring each on every example.
                 let saving = p.examplesScored > 0 ? String(format: ", %.1f× fewer", Double(p.examplesInFull) / Double(p.examplesScored)) : ""
@@ -76,9 +82,25 @@ enum SearchReport {
         let status = try RunStatus.read(folder: folder)
         print("\(status.evaluations) evaluations, \(status.failed) failed")
         try printFront(folder: folder)
+        if let line = baselineLine(status) { print(line) }
         if ending == SearchEngine.Ending.stopped || ending == .time || (status.evaluations < evaluations && ending != .converged) {
             print("resume with: amalgam resume \(folder.path)")
         }
+    }
+
+    /// The best baseline beside the best searched candidate on the first objective, in one line
+    /// (nil before a baseline is scored).
+    static func baselineLine(_ status: RunStatus.Status) -> String? {
+        guard let baseline = status.bestBaseline else { return nil }
+        var line = "best baseline: \(baseline.name) (#\(baseline.id)) \(Format.fixed(baseline.value, digits: 4))"
+        if let first = status.best.first, first.objective == status.firstObjective {
+            let difference = first.value - baseline.value
+            let ahead = status.firstMaximized ? difference > 0 : difference < 0
+            let verdict = difference == 0 ? "level with it" : ahead ? "ahead of it" : "behind it"
+            line += "; best candidate #\(first.id) \(Format.fixed(first.value, digits: 4)), \(verdict) on calibration \(first.objective)"
+                + " (\(difference >= 0 ? "+" : "")\(Format.fixed(difference, digits: 4)))"
+        }
+        return line
     }
 
     static func printFront(folder: RunFolder) throws {
@@ -89,7 +111,8 @@ enum SearchReport {
             let calibration = entry.calibration.map { "\($0.0) \(String(format: "%.3f", $0.1))" }.joined(separator: " ")
             let holdout = entry.holdout.map { "\($0.0) \(String(format: "%.3f", $0.1))" }.joined(separator: " ")
             let gap = entry.gap.map { "\($0.0) \(String(format: "%+.3f", $0.1))" }.joined(separator: " ")
-            print("  #\(entry.id) \(entry.method): \(objectives) | calibration \(calibration) | holdout \(holdout.isEmpty ? "-" : holdout)\(gap.isEmpty ? "" : " | gap " + gap)")
+            let label = entry.baseline.map { "baseline \($0) (\(entry.method))" } ?? entry.method
+            print("  #\(entry.id) \(label): \(objectives) | calibration \(calibration) | holdout \(holdout.isEmpty ? "-" : holdout)\(gap.isEmpty ? "" : " | gap " + gap)")
         }
     }
 }

@@ -22,6 +22,8 @@ extension Amalgam {
                     "evaluations": .number(JSONNumber(status.evaluations)), "budget": status.budget.map { .number(JSONNumber($0)) } ?? .null,
                     "failed": .number(JSONNumber(status.failed)), "pruned": .number(JSONNumber(status.pruned)), "running": .number(JSONNumber(status.running)),
                     "front_size": .number(JSONNumber(status.frontSize)), "best": .object(best),
+                    "best_baseline": status.bestBaseline.map { .object(JSONObject(["name": .string($0.name), "id": .number(JSONNumber($0.id)), "value": .number(JSONNumber($0.value))])) } ?? .null,
+                    "baselines": .number(JSONNumber(status.baselines)), "baselines_finished": .number(JSONNumber(status.baselinesFinished)),
                     "rate_per_hour": .number(JSONNumber(status.ratePerHour)), "eta_s": status.etaSeconds.map { .number(JSONNumber($0)) } ?? .null,
                 ])
                 print(JSONValue.object(object).serialized())
@@ -29,6 +31,8 @@ extension Amalgam {
             }
             print("evaluations \(status.evaluations)/\(status.budget.map(String.init) ?? "?"), failed \(status.failed)\(status.pruned > 0 ? ", pruned \(status.pruned)" : ""), running \(status.running), front \(status.frontSize)")
             for entry in status.best { print("best \(entry.objective): #\(entry.id) \(Format.fixed(entry.value, digits: 4))") }
+            if let line = SearchReport.baselineLine(status) { print(line) }
+            if status.baselines > status.baselinesFinished { print("baselines: \(status.baselinesFinished) of \(status.baselines) scored (the search starts after them)") }
             print("rate \(Format.fixed(status.ratePerHour, digits: 1))/h" + (status.etaSeconds.map { ", ETA " + Format.fixed($0, digits: 0) + " s" } ?? ""))
         }
     }
@@ -51,7 +55,7 @@ extension Amalgam {
                 return .object(object)
             }
             let entries: [JSONValue] = try RunStatus.front(folder: folder).map { entry in
-                .object(JSONObject(["id": .number(JSONNumber(entry.id)), "method": .string(entry.method), "objectives": object(entry.objectives),
+                .object(JSONObject(["id": .number(JSONNumber(entry.id)), "baseline": entry.baseline.map(JSONValue.string) ?? .null, "method": .string(entry.method), "objectives": object(entry.objectives),
                                     "calibration": object(entry.calibration), "holdout": object(entry.holdout), "gap": object(entry.gap),
                                     "costs": object(entry.costs.map { c in [("params", Double(c.params)), ("layers", Double(c.layers)), ("density", c.density), ("flops", Double(c.flops))] } ?? [])]))
             }

@@ -77,8 +77,10 @@ import Testing
             try v1.execute("INSERT INTO score VALUES (1, 'add', 'calibration', 'acc', 0.5, 0.1, 150)")
         }
         let archive = try SQLiteArchive(path: folder.archive)
-        #expect(try archive.database.userVersion == 2 && SQLiteArchive.migrations.steps.map(\.name).count == 2)
+        #expect(try archive.database.userVersion == 3 && SQLiteArchive.migrations.steps.map(\.name).count == 3)
         #expect(try archive.candidates().map(\.status) == [.pending, .pending, .duplicate] && archive.candidate(id: 3)?.duplicateOf == 1)
+        // Migration 3: a run from before baselines has none (every candidate the optimizer's).
+        #expect(try archive.candidates().allSatisfy { $0.baseline == nil })
         #expect(try archive.scores(candidate: 1) == [score(1, 0.5).with(stderr: 0.1)])
         try archive.addStageScores([StageScoreRecord(candidate: 2, stage: 0, task: "add", metric: "acc", value: 0.25, stderr: nil, n: 38)])
         try archive.record(candidate: 2, status: .pruned, error: nil, scores: [ScoreRecord(candidate: 2, task: "add", split: .calibration, metric: "acc", value: 0.25, stderr: nil, n: 38)],
@@ -89,6 +91,22 @@ import Testing
         #expect(try archive.database.scalar("PRAGMA foreign_keys")?.int == 1)
         #expect(throws: SQLiteError.self) { try archive.addStageScores([StageScoreRecord(candidate: 77, stage: 0, task: "add", metric: "acc", value: 0, stderr: nil, n: 1)]) }
         #expect(try archive.integrityCheck() == "ok")
+    }
+
+    @Test func baselinesAreRecordedWithoutACheckpointAndComeFirst() throws {
+        let folder = try Folder()
+        let archive = try SQLiteArchive(path: folder.archive)
+        let baselines = ["base", "rev"].enumerated().map { index, name in
+            CandidateRecord(id: index + 1, seq: index - 2, genome: [], recipeHash: "b\(index)", recipe: "merge_method: passthrough\n", created: 1, baseline: name)
+        }
+        try archive.propose(baselines, checkpoint: nil)
+        #expect(try archive.latestCheckpoint() == nil)
+        var proposed = candidate(0)
+        proposed.id = 3
+        try archive.propose([proposed], checkpoint: CheckpointRecord(asked: 1, told: 0, state: "{}"))
+        let read = try archive.candidates()
+        #expect(read.map(\.seq) == [-2, -1, 0] && read.map(\.baseline) == ["base", "rev", nil] && read[0].genome.isEmpty)
+        #expect(try archive.dump().contains("candidate\t1\t-2\t[]\tb0\tmerge_method: passthrough\\n\tpending\tNULL\tNULL\tbase"))
     }
 
     @Test func duplicatesShareTheirOriginalsResults() throws {

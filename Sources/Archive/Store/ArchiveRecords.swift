@@ -32,9 +32,14 @@ public struct CandidateRecord: Sendable, Equatable {
     public var created: Double?
     public var started: Double?
     public var finished: Double?
+    /// A baseline's name (`base`, a source's folder name, a method's name: `Baselines`), or nil
+    /// for a candidate the optimizer proposed. Baselines come first, with negative seqs, and are
+    /// never told to the optimizer.
+    public var baseline: String?
 
     public init(id: Int, seq: Int, genome: [Double], recipeHash: String, recipe: String, status: CandidateStatus = .pending,
-                error: String? = nil, duplicateOf: Int? = nil, worker: Int? = nil, created: Double? = nil, started: Double? = nil, finished: Double? = nil) {
+                error: String? = nil, duplicateOf: Int? = nil, worker: Int? = nil, created: Double? = nil, started: Double? = nil, finished: Double? = nil,
+                baseline: String? = nil) {
         self.id = id
         self.seq = seq
         self.genome = genome
@@ -47,6 +52,7 @@ public struct CandidateRecord: Sendable, Equatable {
         self.created = created
         self.started = started
         self.finished = finished
+        self.baseline = baseline
     }
 }
 

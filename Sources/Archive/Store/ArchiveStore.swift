@@ -9,7 +9,7 @@ public protocol ArchiveStore: AnyObject {
     /// Adds proposed candidates and the optimizer state after proposing them, atomically. A
     /// duplicate of a finished candidate receives its scores, objectives and error at once; one
     /// of a candidate still to be evaluated receives them when that one is recorded.
-    func propose(_ candidates: [CandidateRecord], checkpoint: CheckpointRecord) throws
+    func propose(_ candidates: [CandidateRecord], checkpoint: CheckpointRecord?) throws
     /// The pending candidate of lowest seq, now marked running for `worker`; nil when none is pending.
     /// (For workers that pull their work; the single-process coordinator hands out its own with `start`.)
     func claim(worker: Int, now: Double) throws -> CandidateRecord?

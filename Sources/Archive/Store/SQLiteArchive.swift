@@ -88,6 +88,9 @@ public final class SQLiteArchive: ArchiveStore {
             PRIMARY KEY (candidate, stage, task, metric)
         );
         """),
+        // Baselines (DESIGN.md §4): the base, each source alone and each method's equal-weight merge,
+        // scored first in every run; a candidate's baseline name, NULL for proposed candidates.
+        .init("baselines", "ALTER TABLE candidate ADD COLUMN baseline TEXT"),
     ])
 
     /// Opens the archive at `path`: the writer creates and migrates it; a reader requires it to exist.
@@ -167,19 +170,22 @@ public final class SQLiteArchive: ArchiveStore {
         }
     }
 
-    public func propose(_ candidates: [CandidateRecord], checkpoint: CheckpointRecord) throws {
+    /// Records proposals and, with `checkpoint`, the optimizer state after them, in one transaction
+    /// (baselines are recorded without one: no optimizer proposed them).
+    public func propose(_ candidates: [CandidateRecord], checkpoint: CheckpointRecord?) throws {
         try write {
             let insert = try database.prepare("""
-                INSERT INTO candidate (id, seq, genome, recipe_hash, recipe, status, error, duplicate_of, created)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO candidate (id, seq, genome, recipe_hash, recipe, status, error, duplicate_of, created, baseline)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for candidate in candidates {
                 try insert.bind([.integer(Int64(candidate.id)), .integer(Int64(candidate.seq)), .text(try Self.encodeGenome(candidate.genome)),
                                  .text(candidate.recipeHash), .text(candidate.recipe), .text(candidate.status.rawValue), SQLiteValue(candidate.error),
-                                 SQLiteValue(candidate.duplicateOf), SQLiteValue(candidate.created)])
+                                 SQLiteValue(candidate.duplicateOf), SQLiteValue(candidate.created), SQLiteValue(candidate.baseline)])
                 _ = try insert.step()
                 if let original = candidate.duplicateOf { try copyResults(from: original, to: candidate.id) }
             }
+            guard let checkpoint else { return }
             try database.query("INSERT INTO optimizerState (seq, told, state) VALUES (?, ?, ?) ON CONFLICT(seq) DO UPDATE SET told = excluded.told, state = excluded.state",
                                [.integer(Int64(checkpoint.asked)), .integer(Int64(checkpoint.told)), .text(checkpoint.state)])
         }
@@ -319,16 +325,16 @@ public final class SQLiteArchive: ArchiveStore {
         }
     }
 
-    static let candidateColumns = "id, seq, genome, recipe_hash, recipe, status, error, duplicate_of, worker, created, started, finished"
+    static let candidateColumns = "id, seq, genome, recipe_hash, recipe, status, error, duplicate_of, worker, created, started, finished, baseline"
 
     func decodeCandidate(_ row: [SQLiteValue]) throws -> CandidateRecord {
-        guard row.count == 12, let id = row[0].int, let seq = row[1].int, let genomeText = row[2].string, let hash = row[3].string,
+        guard row.count == 13, let id = row[0].int, let seq = row[1].int, let genomeText = row[2].string, let hash = row[3].string,
               let recipe = row[4].string, let statusText = row[5].string, let status = CandidateStatus(rawValue: statusText) else {
             throw ArchiveError(file: path, "candidate: a malformed row")
         }
         return CandidateRecord(id: id, seq: seq, genome: try Self.decodeGenome(genomeText, file: path, id: id), recipeHash: hash, recipe: recipe,
                                status: status, error: row[6].string, duplicateOf: row[7].int, worker: row[8].int,
-                               created: row[9].double, started: row[10].double, finished: row[11].double)
+                               created: row[9].double, started: row[10].double, finished: row[11].double, baseline: row[12].string)
     }
 
     public func candidates() throws -> [CandidateRecord] {
@@ -386,7 +392,7 @@ public final class SQLiteArchive: ArchiveStore {
         var lines: [String] = []
         for (table, sql) in [
             ("run", "SELECT key, value FROM run WHERE key NOT IN ('created', 'started') ORDER BY key"),
-            ("candidate", "SELECT id, seq, genome, recipe_hash, recipe, status, error, duplicate_of FROM candidate ORDER BY seq"),
+            ("candidate", "SELECT id, seq, genome, recipe_hash, recipe, status, error, duplicate_of, baseline FROM candidate ORDER BY seq"),
             ("score", "SELECT * FROM score ORDER BY candidate, task, split, metric"),
             ("stageScore", "SELECT * FROM stageScore ORDER BY candidate, stage, task, metric"),
             ("objective", "SELECT * FROM objective ORDER BY candidate, name"),

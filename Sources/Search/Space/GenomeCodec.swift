@@ -49,6 +49,19 @@ public struct GenomeCodec: Sendable {
         /// The recipe as YAML, and a hash of it that identifies the merge.
         public let yaml: String
         public let hash: String
+
+        /// A recipe no genome proposed (a baseline): every layer kept.
+        public init(recipe: Recipe, layerCount: Int) {
+            self.init(method: recipe.mergeMethod, recipe: recipe, keptLayers: Array(0..<layerCount), yaml: recipe.yaml, hash: GenomeCodec.hash(recipe.yaml))
+        }
+
+        init(method: MergeMethod, recipe: Recipe, keptLayers: [Int], yaml: String, hash: String) {
+            self.method = method
+            self.recipe = recipe
+            self.keptLayers = keptLayers
+            self.yaml = yaml
+            self.hash = hash
+        }
     }
 
     public let space: SearchSpace
@@ -149,6 +162,22 @@ public struct GenomeCodec: Sendable {
         let recipe = makeRecipe(method: method, values: values, kept: kept)
         let yaml = recipe.yaml
         return Candidate(method: method, recipe: recipe, keptLayers: kept, yaml: yaml, hash: Self.hash(yaml))
+    }
+
+    /// The recipe of `method` with each parameter in `values` (by mergekit name: `weight`, `t`, …)
+    /// the same in every layer group, filter and model, and every other parameter left at
+    /// mergekit's default; every layer kept. It is written as a decoded genome would write it,
+    /// so a genome that decodes to the same values gives the same recipe (and hash).
+    public func uniformRecipe(method: MergeMethod, values: [String: Double]) -> Recipe {
+        var keyed: [String: Double] = [:]
+        for group in 0..<groupCount {
+            for filter in space.filters.map(Optional.some) + [nil] {
+                for (name, value) in values {
+                    for model in space.models.indices.map(Optional.some) + [nil] { keyed[Self.key(name, group, filter, model)] = value }
+                }
+            }
+        }
+        return makeRecipe(method: method, values: keyed, kept: Array(0..<space.layerCount))
     }
 
     static func key(_ name: String, _ group: Int, _ filter: String?, _ model: Int?) -> String {

@@ -114,6 +114,9 @@ public struct SearchSpace: Sendable, Equatable {
     public var arena: ArenaSetting = .auto
     /// Staged scoring with pruning, or nil (scoring every calibration example of every candidate).
     public var racing: Racing?
+    /// Whether the run scores its baselines first (`baselines:`, default true; DESIGN.md §4): the
+    /// base, each source alone, each method's equal-weight merge.
+    public var baselines = true
     /// The seed of the racing example order: `racing.seed`, else the optimizer's.
     public var racingSeed: UInt64 { racing?.seed ?? optimizer.seed }
     /// Layers of the base model (from its config.json).
@@ -170,7 +173,7 @@ public struct SearchSpace: Sendable, Equatable {
             throw fail(nil, "is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         let allowed: Set<String> = ["name", "base_model", "models", "methods", "layer_granularity", "filters", "genes", "layers",
-                                    "fitness", "fitness_inline", "objectives", "optimizer", "budget", "workers", "arena", "racing"]
+                                    "fitness", "fitness_inline", "objectives", "optimizer", "budget", "workers", "arena", "racing", "baselines"]
         for key in root.keys {
             guard let name = key.string else { throw fail(nil, "a key is not a string") }
             if !allowed.contains(name) { throw fail(name, "unknown key (expected one of \(allowed.sorted().joined(separator: ", ")))") }
@@ -379,6 +382,10 @@ public struct SearchSpace: Sendable, Equatable {
             arena = setting
         }
         racing = try root["racing"].map { node throws(SearchSpaceError) in try Self.racing(node, fail: fail) } ?? nil
+        if let node = root["baselines"] {
+            guard let flag = node.bool else { throw fail("baselines", "expected true or false") }
+            baselines = flag
+        }
 
         // The models: each a folder with config.json, all with the base's layer count and type.
         func config(_ path: String, _ field: String) throws(SearchSpaceError) -> (layers: Int, type: String) {
