@@ -7,44 +7,71 @@ import Search
 /// - `base`: the base model alone;
 /// - each source alone, named by its folder (an adapter: the base with it folded in);
 /// - each listed method's merge of all sources with equal weights: `weight` 1 for every model,
-///   slerp's and nuslerp's `t` 0.5, every other parameter at mergekit's default (density 1, no
-///   `lambda`, …), written as the codec writes a genome's recipe, so a proposal that decodes to
-///   the same merge is a duplicate of the baseline.
-/// The first two are `passthrough` recipes of one model, so they are that model's weights exactly
-/// (in the run's output dtype). Baselines are candidates with negative seqs (−B … −1, in this
-/// order) and ids 1 … B; the optimizer never hears of them. They cost one evaluation each.
+///   slerp's and nuslerp's `t` 0.5, every other parameter at mergekit's default (density 1,
+///   `lambda` 1, sce's `select_topk` 1).
+///
+/// A baseline the space can express is a point of it: its recipe is the decoded genome
+/// (`GenomeCodec.genome(method:value:)`), so a proposal of the same merge is its duplicate and
+/// the warm start can begin there. The base alone is task_arithmetic with every weight 0 (b + 0·τ
+/// is b exactly); a source alone is linear with weight 1 on it and 0 on the others (exactly the
+/// source), else task_arithmetic so (b + (s − b), the source up to Float32 rounding of the
+/// difference, which BF16 weights never show); a merge whose method reads a gene without a known
+/// default (gamma, epsilon, nearswap's threshold, ramplus_tl's r and alpha) or whose default lies
+/// outside the gene's range keeps that parameter at mergekit's default in a recipe of its own.
+/// What the space cannot express at all is a `passthrough` of the one model: its weights exactly.
+///
+/// Baselines are candidates with negative seqs (−B … −1, in this order) and ids 1 … B; the
+/// optimizer is never told them. They cost one evaluation each.
 public enum Baselines {
     public struct Baseline: Sendable, Equatable {
         public let name: String
         /// What it is, for a person: "the base model", "a source alone", "equal-weight merge".
         public let kind: String
         public let recipe: Recipe
+        /// Its genome when the space can express it (the warm start's starting point), else nil.
+        public let genome: Genome?
     }
+
+    /// mergekit's defaults for the genes a baseline merge sets (the rest have none it can use).
+    static let defaults: [String: Double] = ["weight": 1, "density": 1, "lambda": 1, "t": 0.5, "select_topk": 1]
 
     public static func make(context: SearchContext) -> [Baseline] {
         let space = context.space
+        let codec = context.codec
         guard space.baselines else { return [] }
-        let outDType = context.codec.outDType
         func alone(_ model: String) -> Recipe {
-            Recipe(mergeMethod: .passthrough, models: [Recipe.InputModel(model: model)], dtype: .f32, outDType: outDType, randomSeed: space.optimizer.seed)
+            Recipe(mergeMethod: .passthrough, models: [Recipe.InputModel(model: model)], dtype: .f32, outDType: codec.outDType, randomSeed: space.optimizer.seed)
         }
-        var list = [Baseline(name: "base", kind: "the base model", recipe: alone(space.baseModel))]
-        for (path, reference) in zip(space.models, space.modelReferences) {
-            list.append(Baseline(name: URL(fileURLWithPath: path).standardized.lastPathComponent, kind: "a source alone", recipe: alone(reference)))
+        /// The baseline as a point of the space, trying the methods in order, or nil.
+        func point(_ methods: [MergeMethod], value: (String, Int?) -> Double?) -> (Recipe, Genome)? {
+            for method in methods {
+                if let genome = codec.genome(method: method, value: value), let decoded = try? codec.decode(genome) { return (decoded.recipe, genome) }
+            }
+            return nil
+        }
+        func baseline(_ name: String, _ kind: String, _ found: (Recipe, Genome)?, otherwise: @autoclosure () -> Recipe) -> Baseline {
+            Baseline(name: name, kind: kind, recipe: found?.0 ?? otherwise(), genome: found?.1)
+        }
+        let base = point([.taskArithmetic]) { name, _ in name == "weight" ? 0 : defaults[name] }
+        var list = [baseline("base", "the base model", base, otherwise: alone(space.baseModel))]
+        for (index, (path, reference)) in zip(space.models, space.modelReferences).enumerated() {
+            let found = point([.linear, .taskArithmetic]) { name, model in name == "weight" ? (model == index ? 1 : 0) : defaults[name] }
+            list.append(baseline(URL(fileURLWithPath: path).standardized.lastPathComponent, "a source alone", found, otherwise: alone(reference)))
         }
         for method in space.methods {
             let genes = SearchSpace.geneParameters(of: method)
             var values: [String: Double] = [:]
             if genes.perModel.contains("weight") { values["weight"] = 1 }
             if genes.shared.contains("t") { values["t"] = 0.5 }
-            list.append(Baseline(name: method.rawValue, kind: "equal-weight merge", recipe: context.codec.uniformRecipe(method: method, values: values)))
+            let found = point([method]) { name, _ in defaults[name] }
+            list.append(baseline(method.rawValue, "equal-weight merge", found, otherwise: codec.uniformRecipe(method: method, values: values)))
         }
         // Names are keys (front --json, the report): a source folder named like a method or `base` gets a suffix.
         var seen: [String: Int] = [:]
-        return list.map { baseline in
-            seen[baseline.name, default: 0] += 1
-            let count = seen[baseline.name] ?? 1
-            return count == 1 ? baseline : Baseline(name: "\(baseline.name)-\(count)", kind: baseline.kind, recipe: baseline.recipe)
+        return list.map { entry in
+            seen[entry.name, default: 0] += 1
+            let count = seen[entry.name] ?? 1
+            return count == 1 ? entry : Baseline(name: "\(entry.name)-\(count)", kind: entry.kind, recipe: entry.recipe, genome: entry.genome)
         }
     }
 }

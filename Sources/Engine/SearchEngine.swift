@@ -185,6 +185,9 @@ public final class SearchEngine {
     var baselineCount = 0
     var unfinishedBaselines: Set<Int> = []
     var bestBaseline: Double?
+    /// Whether the optimizer was made fresh here (no checkpoint): then, once the baselines are
+    /// finished and before its first proposal, it is made again from the best one (`warmStart`).
+    var freshOptimizer = false
     /// Racing's books: candidates between stages, CMA-ES races, bars, pruned candidates.
     var races = RaceBook()
 
@@ -199,6 +202,7 @@ public final class SearchEngine {
             told = checkpoint.told
         } else {
             optimizer = try SearchOptimizer.make(space: space, genes: context.codec.genes)
+            freshOptimizer = true
         }
         // One coordinator per run (RunLock): anything still marked running was left by a dead process.
         _ = try archive.requeueRunning()
@@ -449,6 +453,10 @@ public final class SearchEngine {
     func proposeWhilePossible() throws {
         // Nothing is proposed before the baselines are finished (see the type's doc comment).
         guard unfinishedBaselines.isEmpty else { return }
+        if freshOptimizer {
+            freshOptimizer = false
+            if asked == 0 && baselineCount > 0 { try warmStart() }
+        }
         while asked - told < lookAhead && optimizer.termination == nil {
             let batch = optimizer.ask()
             if batch.isEmpty { return }
@@ -554,6 +562,28 @@ public final class SearchEngine {
         if !holdoutScored.contains(id) && !holdoutQueue.contains(id) { holdoutQueue.append(id) }
     }
 
+    /// The warm start (DESIGN.md §4): the best finished baseline on the first objective (the
+    /// earliest on a tie) is where the search begins when the space can express it (it has a
+    /// genome): CMA-ES's initial mean, the first member of NSGA-II's initial population; random
+    /// search is not changed. When the best baseline is not a point of the space the optimizer
+    /// starts as it would without baselines. Called once, before the first proposal; the choice is
+    /// logged as an event.
+    func warmStart() throws {
+        var choice: (id: Int, value: Double)?
+        for id in 1...baselineCount {
+            guard case .done(let minimized)? = outcomes[id], let value = minimized.first, value.isFinite else { continue }
+            if choice == nil || value < choice!.value { choice = (id, value) }
+        }
+        guard let choice, let record = try archive.candidate(id: choice.id) else { return }
+        let name = record.baseline ?? "#\(choice.id)"
+        guard !record.genome.isEmpty, context.space.optimizer.name != .random else {
+            let why = record.genome.isEmpty ? "it is not a point of the space" : "random search does not start anywhere"
+            return try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "warm start", message: "none: the best baseline is \(name), and \(why)"))
+        }
+        optimizer = try SearchOptimizer.make(space: context.space, genes: context.codec.genes, start: record.genome)
+        try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "warm start", message: "from the best baseline, \(name) (#\(choice.id))"))
+    }
+
     /// A new run's baselines, recorded before the optimizer proposes anything (ids 1 … B, seqs
     /// −B … −1). A baseline whose recipe equals an earlier one's is left out.
     func recordBaselines() throws {
@@ -563,7 +593,7 @@ public final class SearchEngine {
             return hashes.insert(GenomeCodec.hash(yaml)).inserted ? (baseline, yaml) : nil
         }
         let records = list.enumerated().map { index, entry in
-            CandidateRecord(id: index + 1, seq: index - list.count, genome: [], recipeHash: GenomeCodec.hash(entry.1), recipe: entry.1,
+            CandidateRecord(id: index + 1, seq: index - list.count, genome: entry.0.genome ?? [], recipeHash: GenomeCodec.hash(entry.1), recipe: entry.1,
                             created: Date().timeIntervalSince1970, baseline: entry.0.name)
         }
         if !records.isEmpty { try archive.propose(records, checkpoint: nil) }

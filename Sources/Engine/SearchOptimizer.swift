@@ -12,7 +12,9 @@ enum SearchOptimizer {
         let state: O
     }
 
-    static func make(space: SearchSpace, genes: [Gene]) throws -> any Optimizer {
+    /// A fresh optimizer; with `start` (the warm start: the best baseline's genome) CMA-ES's initial
+    /// mean is `start` and NSGA-II's initial population opens with it; random search ignores it.
+    static func make(space: SearchSpace, genes: [Gene], start: Genome? = nil) throws -> any Optimizer {
         let settings = space.optimizer
         switch settings.name {
         case .cmaes:
@@ -22,11 +24,11 @@ enum SearchOptimizer {
             case .bipop: .bipop
             }
             return try CMAES(genes: genes, objectiveCount: space.objectives.count,
-                             options: CMAESOptions(sigma0: settings.sigma ?? 0.25, population: settings.population, seed: settings.seed, restarts: restarts))
+                             options: CMAESOptions(x0: start, sigma0: settings.sigma ?? 0.25, population: settings.population, seed: settings.seed, restarts: restarts))
         case .nsga2:
             return try NSGA2(genes: genes, objectiveCount: space.objectives.count,
                              options: NSGA2Options(population: population(space, genes: genes), mode: settings.steadyState ? .steadyState : .generational,
-                                                   seed: settings.seed))
+                                                   seed: settings.seed, initial: start.map { [$0] }))
         case .random:
             return try RandomSearch(genes: genes, objectiveCount: space.objectives.count,
                                     options: RandomSearchOptions(sampling: settings.sobol ? .sobol : .uniform, seed: settings.seed))

@@ -22,28 +22,41 @@ import Testing
         return archive
     }
 
+    /// The weights a recipe gives each model (every filter's value and the default, which must agree).
+    func weights(_ recipe: Recipe, _ name: String = "weight") -> [Double] {
+        (recipe.models ?? []).map { model in
+            if case .scalar(.number(let v))? = model.parameters[name] { return v }
+            guard case .filtered(let entries)? = model.parameters[name] else { return .nan }
+            let values = Set(entries.map { entry -> Double in if case .scalar(.number(let v)) = entry.value { v } else { .nan } })
+            return values.count == 1 ? values.first! : .nan
+        }
+    }
+
     @Test func theDemoScoresItsSevenBaselinesFirstAndNeverTellsTheOptimizer() throws {
         let folder = try Folder()
-        var space = try SearchEngineTests.space(in: folder.path)
+        let space = try SearchEngineTests.space(in: folder.path)
         let archive = try run(space, in: folder, evaluations: 7 + 8)
+        let context = try SearchContext(space: space, threadsPerWorker: 1)
         let candidates = try archive.candidates()
         let baselines = candidates.filter { $0.baseline != nil }
         #expect(baselines.map(\.baseline) == ["base", "add", "rev", "facts", "ties", "dare_ties", "task_arithmetic"])
         #expect(baselines.map(\.id) == Array(1...7) && baselines.map(\.seq) == Array(-7 ... -1))
-        #expect(baselines.allSatisfy { $0.status == .done && $0.genome.isEmpty })
-        // The base and the sources alone are those models' weights; the merges weight 1 each and nothing else.
+        #expect(baselines.allSatisfy { $0.status == .done })
+        // Each is a point of the space: its recipe is its genome's.
+        for baseline in baselines {
+            #expect(try context.codec.decode(baseline.genome).yaml == baseline.recipe, "\(baseline.baseline ?? "")")
+        }
         let recipes = try baselines.map { try Recipe(yaml: $0.recipe, file: "baseline") }
-        #expect(recipes[0].mergeMethod == .passthrough && recipes[0].models?.map(\.model) == [space.baseModel])
-        #expect(recipes[1...3].map { $0.mergeMethod } == [.passthrough, .passthrough, .passthrough])
-        #expect(recipes[1...3].map { $0.models?.map(\.model) ?? [] } == space.models.map { [$0] })
+        // The base: task_arithmetic with every weight 0; a source alone: weight 1 on it, 0 on the others.
+        #expect(recipes[0].mergeMethod == .taskArithmetic && weights(recipes[0]) == [0, 0, 0])
+        #expect(recipes[1...3].map(\.mergeMethod) == [.taskArithmetic, .taskArithmetic, .taskArithmetic])
+        #expect(recipes[1...3].map { weights($0) } == [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+        // The merges: weight 1 each, density 1 (mergekit's default) where the method reads one.
         for (recipe, method) in zip(recipes[4...], space.methods) {
-            #expect(recipe.mergeMethod == method && recipe.baseModel == space.baseModel && recipe.models?.count == 3)
-            for model in recipe.models ?? [] {
-                #expect(model.parameters.entries.map(\.name) == ["weight"])
-                // The space has filters: one value per filter and the default, all 1.
-                guard case .filtered(let entries)? = model.parameters["weight"] else { Issue.record("weight is not a filter list"); continue }
-                #expect(entries.map(\.filter) == ["self_attn", "mlp", nil] && entries.allSatisfy { $0.value == .scalar(.number(1)) })
-            }
+            #expect(recipe.mergeMethod == method && recipe.baseModel == space.baseModel && weights(recipe) == [1, 1, 1])
+            let names = (recipe.models ?? []).map { $0.parameters.entries.map(\.name) }
+            #expect(names.allSatisfy { $0 == (method == .taskArithmetic ? ["weight"] : ["weight", "density"]) })
+            if method != .taskArithmetic { #expect(weights(recipe, "density") == [1, 1, 1]) }
         }
         // Scored on both splits, every task.
         let scores = Dictionary(grouping: try archive.scores(candidate: nil), by: \.candidate)
@@ -51,15 +64,43 @@ import Testing
             #expect(scores[baseline.id]?.filter { $0.split == .calibration }.count == 3, "\(baseline.baseline ?? "")")
             #expect(scores[baseline.id]?.filter { $0.split == .holdout }.count == 3, "\(baseline.baseline ?? "")")
         }
-        // Proposed candidates follow (ids from 8, seqs from 0), and the optimizer proposed exactly
-        // what it proposes in a run without baselines: it was never told about them.
+        // Proposed candidates follow (ids from 8, seqs from 0). The optimizer is CMA-ES started at
+        // the best baseline and told the proposed candidates' results alone: replayed by hand, it
+        // proposes exactly what the run recorded.
         let proposed = candidates.filter { $0.baseline == nil }
         #expect(proposed.first?.id == 8 && proposed.first?.seq == 0)
-        space.baselines = false
-        let without = try run(space, in: folder, evaluations: 8)
-        #expect(try without.candidates().allSatisfy { $0.baseline == nil })
-        #expect(try without.candidates().map(\.genome) == proposed.map(\.genome))
-        #expect(try without.candidates().map(\.id) == proposed.map { $0.id - 7 })
+        let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
+        func minimized(_ id: Int) -> [Double]? {
+            guard let records = objectives[id] else { return nil }
+            return ObjectiveValues.minimized(space.objectives.map { o in records.first { $0.name == o.name }?.value ?? .nan }, space: space)
+        }
+        let best = try #require(baselines.min { (minimized($0.id)?[0] ?? .infinity, $0.id) < (minimized($1.id)?[0] ?? .infinity, $1.id) })
+        var replay = try SearchOptimizer.make(space: space, genes: context.codec.genes, start: best.genome)
+        var index = 0
+        while index < proposed.count {
+            let batch = replay.ask()
+            #expect(batch == proposed[index..<min(proposed.count, index + batch.count)].map(\.genome))
+            let told = proposed[index..<min(proposed.count, index + batch.count)]
+            guard told.allSatisfy({ $0.status == .done || $0.status == .duplicate }), told.count == batch.count else { break }
+            try replay.tell(told.map { Evaluation(genome: $0.genome, objectives: minimized($0.id)) })
+            index += batch.count
+        }
+        #expect(index >= 8)
+        #expect(try archive.events().contains { $0.kind == "warm start" && $0.message.contains(best.baseline ?? "?") })
+    }
+
+    @Test func nsga2sFirstProposalIsTheBestBaselineAndCostsNothing() throws {
+        let folder = try Folder()
+        var space = try SearchEngineTests.space(in: folder.path)
+        space.optimizer.name = .nsga2
+        let archive = try run(space, in: folder, evaluations: 7 + 4)
+        let candidates = try archive.candidates()
+        let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
+        func accuracy(_ id: Int) -> Double { objectives[id]?.first { $0.name == "accuracy" }?.value ?? -.infinity }
+        let best = try #require(candidates.filter { $0.baseline != nil }.max { (accuracy($0.id), -$0.id) < (accuracy($1.id), -$1.id) })
+        let first = try #require(candidates.first { $0.seq == 0 })
+        #expect(first.genome == best.genome && first.recipe == best.recipe && first.recipeHash == best.recipeHash)
+        #expect(first.status == .duplicate && first.duplicateOf == best.id)
     }
 
     @Test func aSourceAloneScoresAsThatModelReadFromDisk() throws {
@@ -96,12 +137,24 @@ import Testing
         let baselines = Baselines.make(context: context)
         #expect(baselines.map(\.name) == ["base", "add", "rev", "facts"] + space.methods.map(\.rawValue))
         // An adapter alone is the base with it folded in: mergekit's BASE+ADAPTER.
-        #expect(baselines[1].recipe.models?.map(\.model) == [space.baseModel + "+" + space.models[0]])
+        // (Its layer groups make slices: one weight per group, 1 on the adapter, 0 on the others.)
+        #expect(baselines[1].recipe.mergeMethod == .linear && baselines[1].genome != nil)
+        let sources = (baselines[1].recipe.slices ?? []).flatMap(\.sources)
+        #expect(Set(sources.map(\.model)) == Set(space.modelReferences))
+        #expect(sources.allSatisfy { source in
+            guard case .filtered(let entries)? = source.parameters["weight"] else { return false }
+            return entries.allSatisfy { $0.value == .scalar(.number(source.model == space.modelReferences[0] ? 1 : 0)) }
+        })
         #expect(baselines.map(\.kind).prefix(2) == ["the base model", "a source alone"])
         var one = space
         one.methods = [.taskArithmetic]
         let single = Baselines.make(context: try SearchContext(space: one, threadsPerWorker: 1))
         #expect(single.map(\.name) == ["base", "add", "rev", "facts", "task_arithmetic"])
+        // A space that cannot express a model alone scores it as a passthrough: exactly its weights.
+        one.methods = [.ties]
+        let ties = Baselines.make(context: try SearchContext(space: one, threadsPerWorker: 1))
+        #expect(ties.prefix(4).allSatisfy { $0.recipe.mergeMethod == .passthrough && $0.genome == nil })
+        #expect(ties[4].recipe.mergeMethod == .ties && ties[4].genome != nil)
         one.baselines = false
         #expect(Baselines.make(context: try SearchContext(space: one, threadsPerWorker: 1)).isEmpty)
     }

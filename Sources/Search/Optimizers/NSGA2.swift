@@ -153,10 +153,14 @@ public struct NSGA2: Optimizer {
         }
     }
 
-    /// The initial population: `options.population` uniform genomes, duplicates dropped.
+    /// The initial population: the given `initial` genomes first (at most `population` of them),
+    /// then uniform genomes for the rest of `options.population`, duplicates dropped.
     private mutating func initialPopulation() -> [Genome] {
         var genomes: [Genome] = []
-        for _ in 0..<options.population {
+        for genome in (options.initial ?? []).prefix(options.population) where !genomes.contains(where: { Self.duplicates($0, genome) }) {
+            genomes.append(genome)
+        }
+        for _ in genomes.count..<options.population {
             let genome = randomGenome()
             if !genomes.contains(where: { Self.duplicates($0, genome) }) { genomes.append(genome) }
         }

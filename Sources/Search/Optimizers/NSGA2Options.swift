@@ -36,13 +36,16 @@ public struct NSGA2Options: Codable, Sendable, Equatable {
     /// Breeding rounds allowed to fill the offspring with genomes that duplicate nothing (pymoo's
     /// `n_max_iterations`); when none can be found the optimizer stops.
     public var breedingRounds: Int
+    /// Genomes that open the initial population, in this order (a warm start: the engine's best
+    /// baseline), the rest of it drawn uniformly as usual. Nil or empty: all of it uniform.
+    public var initial: [Genome]?
 
     public init(
         population: Int = 100, mode: Mode = .generational, seed: UInt64 = 1,
         crossoverProbability: Double = 0.9, crossoverEta: Double = 15, crossoverVariableProbability: Double = 0.5,
         crossoverExchangeProbability: Double = 1.0, crossoverSwapProbability: Double = 0.5,
         mutationEta: Double = 20, mutationProbability: Double = 0.9, mutationVariableProbability: Double? = nil,
-        breedingRounds: Int = 100
+        breedingRounds: Int = 100, initial: [Genome]? = nil
     ) {
         self.population = population
         self.mode = mode
@@ -56,6 +59,7 @@ public struct NSGA2Options: Codable, Sendable, Equatable {
         self.mutationProbability = mutationProbability
         self.mutationVariableProbability = mutationVariableProbability
         self.breedingRounds = breedingRounds
+        self.initial = initial
     }
 
     /// What is wrong with these options for `genes`, or nil.
@@ -63,6 +67,10 @@ public struct NSGA2Options: Codable, Sendable, Equatable {
         if let problem = Gene.problem(in: genes) { return problem }
         if population < 2 { return "population must be at least 2, not \(population)" }
         if breedingRounds < 1 { return "breedingRounds must be at least 1, not \(breedingRounds)" }
+        for (index, genome) in (initial ?? []).enumerated() {
+            guard genome.count == genes.count else { return "initial[\(index)] has \(genome.count) values for \(genes.count) genes" }
+            if let gene = zip(genes, genome).first(where: { !$0.0.admits($0.1) }) { return "initial[\(index)]: \(gene.1) is not a value of gene \(gene.0)" }
+        }
         let probabilities: [(String, Double?)] = [
             ("crossoverProbability", crossoverProbability), ("crossoverVariableProbability", crossoverVariableProbability),
             ("crossoverExchangeProbability", crossoverExchangeProbability), ("crossoverSwapProbability", crossoverSwapProbability),

@@ -164,6 +164,35 @@ public struct GenomeCodec: Sendable {
         return Candidate(method: method, recipe: recipe, keptLayers: kept, yaml: yaml, hash: Self.hash(yaml))
     }
 
+    /// The genome that decodes to `method` with each gene it reads at `value(name, model)` (model nil
+    /// for shared parameters) in every layer group and filter, every layer kept, and the genes it
+    /// does not read at the centre; nil when the method is not in the space, or a value is missing
+    /// or outside its gene's range. Each gene's u is chosen so that the decoded value is exactly
+    /// the one asked for (1, not 0.9999999999999999), or the genome is nil.
+    public func genome(method: MergeMethod, value: (String, Int?) -> Double?) -> Genome? {
+        guard let index = space.methods.firstIndex(of: method) else { return nil }
+        var genome: Genome = []
+        for slot in slots {
+            switch slot.role {
+            case .method: genome.append(Double(index))
+            case .keepLayer: genome.append(1)
+            case .parameter(let name, _, _, let model):
+                guard slot.methods.contains(method), let range = slot.range else {
+                    genome.append(0.5)
+                    continue
+                }
+                guard let target = value(name, model), range.contains(target) else { return nil }
+                let width = range.upperBound - range.lowerBound
+                let first = width > 0 ? (target - range.lowerBound) / width : 0
+                guard let u = [first, first.nextUp, first.nextDown].first(where: { (0...1).contains($0) && range.lowerBound + $0 * width == target }) else {
+                    return nil
+                }
+                genome.append(u)
+            }
+        }
+        return genome
+    }
+
     /// The recipe of `method` with each parameter in `values` (by mergekit name: `weight`, `t`, …)
     /// the same in every layer group, filter and model, and every other parameter left at
     /// mergekit's default; every layer kept. It is written as a decoded genome would write it,
