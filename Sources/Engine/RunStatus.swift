@@ -1,4 +1,5 @@
 import Archive
+import Fitness
 import Foundation
 import Inference
 import Merging
@@ -40,6 +41,10 @@ public enum RunStatus {
         public var holdout: [(String, Double)]
         /// The candidate's costs, from its plan (nil when its models cannot be opened any more).
         public var costs: CandidateCosts?
+        /// The paired bootstrap of its first objective against the best baseline's on the holdout
+        /// split (`PairedBootstrap`); nil for the best baseline itself, before both have holdout
+        /// scores, or when the first objective is a cost.
+        public var vsBaseline: PairedBootstrap.Comparison?
 
         /// Holdout minus calibration, per task metric scored on both.
         public var gap: [(String, Double)] {
@@ -126,13 +131,28 @@ public enum RunStatus {
             return true
         }.sorted { (minimized[$0].first ?? 0, points[$0].0.seq) < (minimized[$1].first ?? 0, points[$1].0.seq) }
         let front = members.map { points[$0] }
-        return front.map { candidate, values in
+        // The best baseline on the calibration split's first objective (the earliest on a tie).
+        let bestBaseline = points.filter { $0.0.baseline != nil }.min { a, b in
+            (signs[0] * a.1[0], a.0.seq) < (signs[0] * b.1[0], b.0.seq)
+        }?.0
+        // The frozen space and fitness file, for the bootstrap's tasks and weights (nil when they
+        // cannot be read any more: then no comparison).
+        let frozen: (SearchSpace, FitnessFile)? = !withCosts || bestBaseline == nil ? nil : (try? SearchSpace(contentsOf: folder.spacePath)).flatMap { space in
+            (try? space.fitnessInline.map { try FitnessFile(yaml: $0, path: space.fitness) } ?? FitnessFile(contentsOf: space.fitness)).map { (space, $0) }
+        }
+        return try front.map { candidate, values in
             let method = candidate.recipe.split(separator: "\n").first { $0.hasPrefix("merge_method:") }.map { String($0.dropFirst(13)).trimmingCharacters(in: .whitespaces) } ?? "?"
             let own = scores[candidate.id] ?? []
             let costs = !withCosts ? nil : (try? Recipe(yaml: candidate.recipe, file: folder.spacePath)).flatMap { try? MergePlan(recipe: $0, file: folder.spacePath, layouts: ModelFamilies.layout) }.map(CandidateCosts.init)
+            var comparison: PairedBootstrap.Comparison?
+            if let frozen, let bestBaseline, let name = bestBaseline.baseline, bestBaseline.id != candidate.id,
+               let result = try PairedBootstrap.holdout(archive: archive, space: frozen.0, fitness: frozen.1, candidate: candidate.id, baseline: bestBaseline.id) {
+                comparison = PairedBootstrap.Comparison(baseline: name, result: result)
+            }
             return FrontEntry(id: candidate.id, baseline: candidate.baseline, method: method, objectives: zip(order, values).map { ($0.0, $1) },
                               calibration: own.filter { $0.split == .calibration }.map { ($0.task + ":" + $0.metric, $0.value) },
-                              holdout: own.filter { $0.split == .holdout }.map { ($0.task + ":" + $0.metric, $0.value) }, costs: costs)
+                              holdout: own.filter { $0.split == .holdout }.map { ($0.task + ":" + $0.metric, $0.value) }, costs: costs,
+                              vsBaseline: comparison)
         }
     }
 }

@@ -433,7 +433,8 @@ public final class SearchEngine {
             if done.outcome.cancelled {
                 statistics.abandonedHoldout += 1
             } else if !done.outcome.failed {
-                try archive.addScores(done.outcome.scores.map { score($0, candidate: done.job.candidate) })
+                try archive.addScores(done.outcome.scores.map { score($0, candidate: done.job.candidate) },
+                                      examples: done.outcome.scores.compactMap { exampleScores($0, candidate: done.job.candidate) })
             }
         case .calibration where done.job.slice != nil:
             try collectStage(done)
@@ -497,6 +498,18 @@ public final class SearchEngine {
             }
             asked += records.count
         }
+    }
+
+    /// A holdout score's per-example values when its examples each have one (choice and generate
+    /// tasks: correct or not), for the paired bootstrap; nil for perplexities and command tasks.
+    func exampleScores(_ score: TaskScore, candidate: Int) -> ExampleScoresRecord? {
+        let values = score.samples.compactMap { sample -> Double? in
+            guard case .bool(let correct)? = sample.object?["correct"] else { return nil }
+            return correct ? 1 : 0
+        }
+        guard values.count == score.n, score.n > 0 else { return nil }
+        return ExampleScoresRecord(candidate: candidate, task: score.task, split: score.split == .calibration ? .calibration : .holdout,
+                                   metric: score.metric, values: values)
     }
 
     func score(_ score: TaskScore, candidate: Int) -> ScoreRecord {

@@ -81,8 +81,9 @@ enum SearchReport {
         print("search ended: \(ending.rawValue)")
         let status = try RunStatus.read(folder: folder)
         print("\(status.evaluations) evaluations, \(status.failed) failed")
-        try printFront(folder: folder)
+        let front = try printFront(folder: folder)
         if let line = baselineLine(status) { print(line) }
+        if let line = verdict(status: status, front: front) { print(line) }
         if ending == SearchEngine.Ending.stopped || ending == .time || (status.evaluations < evaluations && ending != .converged) {
             print("resume with: amalgam resume \(folder.path)")
         }
@@ -103,7 +104,32 @@ enum SearchReport {
         return line
     }
 
-    static func printFront(folder: RunFolder) throws {
+    /// `+0.031 [-0.010, +0.072], better in 93%`: a holdout difference, its 95% interval and the
+    /// share of bootstrap resamples where the candidate is better.
+    static func interval(_ result: PairedBootstrap.Result) -> String {
+        "\(signed(result.difference)) [\(signed(result.low)), \(signed(result.high))], better in \(Format.fixed(100 * result.pBetter, digits: 0))%"
+    }
+
+    static func signed(_ value: Double) -> String { (value >= 0 ? "+" : "") + Format.fixed(value, digits: 3) }
+
+    /// The closing verdict: whether the best searched candidate beats the best baseline on the
+    /// holdout split, and how sure that is (nil when either is missing or not yet scored there).
+    static func verdict(status: RunStatus.Status, front: [RunStatus.FrontEntry]) -> String? {
+        guard let best = status.best.first, best.objective == status.firstObjective, let baseline = status.bestBaseline else { return nil }
+        guard let entry = front.first(where: { $0.id == best.id }), let comparison = entry.vsBaseline else {
+            return "the best candidate #\(best.id) is not yet scored against the best baseline \(baseline.name) on the holdout split (resume to finish its holdout scoring)"
+        }
+        let result = comparison.result
+        let ahead = status.firstMaximized ? result.difference > 0 : result.difference < 0
+        let sure = status.firstMaximized ? result.low > 0 : result.high < 0
+        let verb = !ahead ? "does not beat" : sure ? "beats" : "is ahead of, but not surely better than,"
+        return "holdout: the best candidate #\(best.id) \(verb) the best baseline \(comparison.baseline) (#\(baseline.id)) on \(status.firstObjective): "
+            + "\(signed(result.difference)), 95% interval [\(signed(result.low)), \(signed(result.high))], better in \(Format.fixed(100 * result.pBetter, digits: 0))% of "
+            + "\(result.resamples) paired bootstrap resamples"
+    }
+
+    @discardableResult
+    static func printFront(folder: RunFolder) throws -> [RunStatus.FrontEntry] {
         let front = try RunStatus.front(folder: folder)
         print("front (\(front.count)):")
         for entry in front {
@@ -112,7 +138,9 @@ enum SearchReport {
             let holdout = entry.holdout.map { "\($0.0) \(String(format: "%.3f", $0.1))" }.joined(separator: " ")
             let gap = entry.gap.map { "\($0.0) \(String(format: "%+.3f", $0.1))" }.joined(separator: " ")
             let label = entry.baseline.map { "baseline \($0) (\(entry.method))" } ?? entry.method
-            print("  #\(entry.id) \(label): \(objectives) | calibration \(calibration) | holdout \(holdout.isEmpty ? "-" : holdout)\(gap.isEmpty ? "" : " | gap " + gap)")
+            let versus = entry.vsBaseline.map { " | vs baseline \($0.baseline) " + interval($0.result) } ?? ""
+            print("  #\(entry.id) \(label): \(objectives) | calibration \(calibration) | holdout \(holdout.isEmpty ? "-" : holdout)\(gap.isEmpty ? "" : " | gap " + gap)\(versus)")
         }
+        return front
     }
 }

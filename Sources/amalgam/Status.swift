@@ -48,7 +48,11 @@ extension Amalgam {
 
         func run() throws {
             let folder = RunFolder(path: runFolder)
-            guard json else { return try SearchReport.printFront(folder: folder) }
+            guard json else {
+                let front = try SearchReport.printFront(folder: folder)
+                if let line = SearchReport.verdict(status: try RunStatus.read(folder: folder), front: front) { print(line) }
+                return
+            }
             func object(_ pairs: [(String, Double)]) -> JSONValue {
                 var object = JSONObject()
                 for (key, value) in pairs { object[key] = .number(JSONNumber(value)) }
@@ -57,7 +61,13 @@ extension Amalgam {
             let entries: [JSONValue] = try RunStatus.front(folder: folder).map { entry in
                 .object(JSONObject(["id": .number(JSONNumber(entry.id)), "baseline": entry.baseline.map(JSONValue.string) ?? .null, "method": .string(entry.method), "objectives": object(entry.objectives),
                                     "calibration": object(entry.calibration), "holdout": object(entry.holdout), "gap": object(entry.gap),
-                                    "costs": object(entry.costs.map { c in [("params", Double(c.params)), ("layers", Double(c.layers)), ("density", c.density), ("flops", Double(c.flops))] } ?? [])]))
+                                    "costs": object(entry.costs.map { c in [("params", Double(c.params)), ("layers", Double(c.layers)), ("density", c.density), ("flops", Double(c.flops))] } ?? []),
+                                    "vs_baseline": entry.vsBaseline.map { comparison in
+                                        let r = comparison.result
+                                        return .object(JSONObject(["name": .string(comparison.baseline), "diff": .number(JSONNumber(r.difference)),
+                                                                   "low": .number(JSONNumber(r.low)), "high": .number(JSONNumber(r.high)),
+                                                                   "p_better": .number(JSONNumber(r.pBetter)), "resamples": .number(JSONNumber(r.resamples))]))
+                                    } ?? .null]))
             }
             print(JSONValue.array(entries).serialized())
         }

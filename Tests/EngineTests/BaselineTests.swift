@@ -64,6 +64,16 @@ import Testing
             #expect(scores[baseline.id]?.filter { $0.split == .calibration }.count == 3, "\(baseline.baseline ?? "")")
             #expect(scores[baseline.id]?.filter { $0.split == .holdout }.count == 3, "\(baseline.baseline ?? "")")
         }
+        // Their holdout split's per-example values are kept (for the paired bootstrap): 0/1 per
+        // example, whose mean is the task's score.
+        for baseline in baselines {
+            let examples = try archive.exampleScores(candidate: baseline.id, split: .holdout)
+            #expect(examples.map(\.task) == ["add", "facts", "rev"] && examples.allSatisfy { $0.values.count == 4 && $0.values.allSatisfy { $0 == 0 || $0 == 1 } })
+            for record in examples {
+                let score = scores[baseline.id]?.first { $0.task == record.task && $0.split == .holdout }
+                #expect(score?.value == record.values.reduce(0, +) / 4)
+            }
+        }
         // Proposed candidates follow (ids from 8, seqs from 0). The optimizer is CMA-ES started at
         // the best baseline and told the proposed candidates' results alone: replayed by hand, it
         // proposes exactly what the run recorded.

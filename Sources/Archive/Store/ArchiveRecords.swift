@@ -104,6 +104,25 @@ public struct StageScoreRecord: Sendable, Equatable {
     }
 }
 
+/// One task's per-example values on one split (an `exampleScore` row set): `values[i]` is example
+/// i's (0/1 for acc, in the file's order), their mean the task's score. Kept for the holdout split,
+/// where the paired bootstrap against the best baseline resamples them (`RunStatus`).
+public struct ExampleScoresRecord: Sendable, Equatable {
+    public var candidate: Int
+    public var task: String
+    public var split: ScoreSplit
+    public var metric: String
+    public var values: [Double]
+
+    public init(candidate: Int, task: String, split: ScoreSplit, metric: String, values: [Double]) {
+        self.candidate = candidate
+        self.task = task
+        self.split = split
+        self.metric = metric
+        self.values = values
+    }
+}
+
 /// One objective's value for a candidate, as the space states it (maximized or minimized).
 public struct ObjectiveRecord: Sendable, Equatable {
     public var candidate: Int

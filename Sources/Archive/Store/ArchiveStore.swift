@@ -21,8 +21,9 @@ public protocol ArchiveStore: AnyObject {
     func record(candidate: Int, status: CandidateStatus, error: String?, scores: [ScoreRecord], objectives: [ObjectiveRecord], now: Double) throws
     /// A racing candidate's cumulative calibration scores through one stage (DESIGN.md §5b).
     func addStageScores(_ scores: [StageScoreRecord]) throws
-    /// More scores for a finished candidate (the holdout split of one that entered the front).
-    func addScores(_ scores: [ScoreRecord]) throws
+    /// More scores for a finished candidate (the holdout split of one that entered the front, or
+    /// of a baseline) and, in the same transaction, their per-example values.
+    func addScores(_ scores: [ScoreRecord], examples: [ExampleScoresRecord]) throws
     /// Running candidates back to pending (their process died); returns how many.
     func requeueRunning() throws -> Int
     func log(_ event: EventRecord) throws
@@ -35,6 +36,7 @@ public protocol ArchiveStore: AnyObject {
     func scores(candidate: Int?) throws -> [ScoreRecord]
     func objectives(candidate: Int?) throws -> [ObjectiveRecord]
     func stageScores(candidate: Int?) throws -> [StageScoreRecord]
+    func exampleScores(candidate: Int, split: ScoreSplit) throws -> [ExampleScoresRecord]
     func checkpointMarks() throws -> [(asked: Int, told: Int)]
     func events() throws -> [EventRecord]
     func statusCounts() throws -> [CandidateStatus: Int]

@@ -89,8 +89,21 @@ public final class SQLiteArchive: ArchiveStore {
         );
         """),
         // Baselines (DESIGN.md §4): the base, each source alone and each method's equal-weight merge,
-        // scored first in every run; a candidate's baseline name, NULL for proposed candidates.
-        .init("baselines", "ALTER TABLE candidate ADD COLUMN baseline TEXT"),
+        // scored first in every run; a candidate's baseline name, NULL for proposed candidates. And
+        // the holdout split's per-example values, which the paired bootstrap against the best
+        // baseline resamples.
+        .init("baselines and per-example holdout values", """
+        ALTER TABLE candidate ADD COLUMN baseline TEXT;
+        CREATE TABLE exampleScore (
+            candidate INTEGER NOT NULL REFERENCES candidate(id),
+            task TEXT NOT NULL,
+            split TEXT NOT NULL CHECK (split IN ('calibration', 'holdout')),
+            metric TEXT NOT NULL,
+            example INTEGER NOT NULL,
+            value REAL NOT NULL,
+            PRIMARY KEY (candidate, task, split, metric, example)
+        );
+        """),
     ])
 
     /// Opens the archive at `path`: the writer creates and migrates it; a reader requires it to exist.
@@ -252,15 +265,28 @@ public final class SQLiteArchive: ArchiveStore {
         }
     }
 
-    public func addScores(_ scores: [ScoreRecord]) throws {
+    /// Adds scores (a front member's holdout split) and, in the same transaction, their per-example values.
+    public func addScores(_ scores: [ScoreRecord], examples: [ExampleScoresRecord] = []) throws {
         try write {
             try insertScores(scores)
+            try insertExampleScores(examples)
             for candidate in Set(scores.map(\.candidate)) {
                 for duplicate in try database.query("SELECT id FROM candidate WHERE duplicate_of = ?", [.integer(Int64(candidate))]).compactMap({ $0.first?.int }) {
                     try copyResults(from: candidate, to: duplicate)
                 }
             }
         }
+    }
+
+    private func insertExampleScores(_ records: [ExampleScoresRecord]) throws {
+            let insert = try database.prepare("INSERT OR REPLACE INTO exampleScore (candidate, task, split, metric, example, value) VALUES (?, ?, ?, ?, ?, ?)")
+            for record in records {
+                for (example, value) in record.values.enumerated() {
+                    try insert.bind([.integer(Int64(record.candidate)), .text(record.task), .text(record.split.rawValue), .text(record.metric),
+                                     .integer(Int64(example)), .real(value)])
+                    _ = try insert.step()
+                }
+            }
     }
 
     public func addStageScores(_ scores: [StageScoreRecord]) throws {
@@ -323,6 +349,23 @@ public final class SQLiteArchive: ArchiveStore {
             }
             return StageScoreRecord(candidate: id, stage: stage, task: task, metric: metric, value: row[4].double ?? .nan, stderr: row[5].double, n: n)
         }
+    }
+
+    /// A candidate's per-example values on `split`, one record per task and metric.
+    public func exampleScores(candidate: Int, split: ScoreSplit) throws -> [ExampleScoresRecord] {
+        var records: [ExampleScoresRecord] = []
+        for row in try database.query("SELECT task, metric, example, value FROM exampleScore WHERE candidate = ? AND split = ? ORDER BY task, metric, example",
+                                      [.integer(Int64(candidate)), .text(split.rawValue)]) {
+            guard let task = row[0].string, let metric = row[1].string, let example = row[2].int, let value = row[3].double else {
+                throw ArchiveError(file: path, "exampleScore: a malformed row")
+            }
+            if records.last?.task != task || records.last?.metric != metric {
+                records.append(ExampleScoresRecord(candidate: candidate, task: task, split: split, metric: metric, values: []))
+            }
+            guard example == records[records.count - 1].values.count else { throw ArchiveError(file: path, "exampleScore: candidate \(candidate) \(task) misses example \(records[records.count - 1].values.count)") }
+            records[records.count - 1].values.append(value)
+        }
+        return records
     }
 
     static let candidateColumns = "id, seq, genome, recipe_hash, recipe, status, error, duplicate_of, worker, created, started, finished, baseline"
@@ -395,6 +438,7 @@ public final class SQLiteArchive: ArchiveStore {
             ("candidate", "SELECT id, seq, genome, recipe_hash, recipe, status, error, duplicate_of, baseline FROM candidate ORDER BY seq"),
             ("score", "SELECT * FROM score ORDER BY candidate, task, split, metric"),
             ("stageScore", "SELECT * FROM stageScore ORDER BY candidate, stage, task, metric"),
+            ("exampleScore", "SELECT * FROM exampleScore ORDER BY candidate, task, split, metric, example"),
             ("objective", "SELECT * FROM objective ORDER BY candidate, name"),
             ("optimizerState", "SELECT * FROM optimizerState ORDER BY seq"),
         ] {
