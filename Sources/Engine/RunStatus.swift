@@ -20,6 +20,9 @@ public enum RunStatus {
         public var best: [(objective: String, id: Int, value: Double)]
         /// The best finished baseline on the first objective (`Baselines`), if any.
         public var bestBaseline: (name: String, id: Int, value: Double)?
+        /// The best searched candidate (first objective) against the best baseline on the holdout
+        /// split, once both are scored there (`PairedBootstrap`).
+        public var bestVersusBaseline: PairedBootstrap.Comparison?
         /// Baselines finished, and recorded.
         public var baselinesFinished = 0
         public var baselines = 0
@@ -100,11 +103,32 @@ public enum RunStatus {
         }
         let budget = info["budget"].flatMap(Int.init)
         let eta = budget.flatMap { rate > 0 ? Double(max(0, $0 - finished.count)) / rate * 3600 : nil }
+        var versus: PairedBootstrap.Comparison?
+        if let first = bests.first, first.0 == order.first?.0, let baseline = bestBaseline, let frozen = frozen(folder: folder) {
+            versus = try compare(archive: archive, frozen: frozen, candidate: first.1, baseline: (name: baseline.name, id: baseline.id))
+        }
         return Status(evaluations: finished.count, budget: budget, failed: finished.filter { $0.status == .failed }.count,
                       pruned: finished.filter { $0.status == .pruned }.count,
                       running: candidates.filter { $0.status == .running }.count, frontSize: try front(folder: folder, archive: archive, withCosts: false).count,
-                      best: bests, bestBaseline: bestBaseline, baselinesFinished: baselines.filter(\.status.isFinished).count,
+                      best: bests, bestBaseline: bestBaseline, bestVersusBaseline: versus, baselinesFinished: baselines.filter(\.status.isFinished).count,
                       baselines: baselines.count, firstObjective: order.first?.0 ?? "", firstMaximized: order.first?.1 ?? true, ratePerHour: rate, etaSeconds: eta, workers: info["workers"].flatMap(Int.init))
+    }
+
+    /// The run's frozen space and its fitness file (nil when they cannot be read any more, e.g.
+    /// a model folder moved: then no comparison is drawn).
+    static func frozen(folder: RunFolder) -> (SearchSpace, FitnessFile)? {
+        (try? SearchSpace(contentsOf: folder.spacePath)).flatMap { space in
+            (try? space.fitnessInline.map { try FitnessFile(yaml: $0, path: space.fitness) } ?? FitnessFile(contentsOf: space.fitness)).map { (space, $0) }
+        }
+    }
+
+    /// A candidate against a baseline on the holdout split (nil for the baseline itself or
+    /// before both are scored there).
+    static func compare(archive: SQLiteArchive, frozen: (SearchSpace, FitnessFile), candidate: Int,
+                        baseline: (name: String, id: Int)) throws -> PairedBootstrap.Comparison? {
+        guard candidate != baseline.id else { return nil }
+        return try PairedBootstrap.holdout(archive: archive, space: frozen.0, fitness: frozen.1, candidate: candidate, baseline: baseline.id)
+            .map { PairedBootstrap.Comparison(baseline: baseline.name, result: $0) }
     }
 
     /// The Pareto front of finished candidates, baselines among them, over the space's objectives (duplicates left out),
@@ -137,17 +161,15 @@ public enum RunStatus {
         }?.0
         // The frozen space and fitness file, for the bootstrap's tasks and weights (nil when they
         // cannot be read any more: then no comparison).
-        let frozen: (SearchSpace, FitnessFile)? = !withCosts || bestBaseline == nil ? nil : (try? SearchSpace(contentsOf: folder.spacePath)).flatMap { space in
-            (try? space.fitnessInline.map { try FitnessFile(yaml: $0, path: space.fitness) } ?? FitnessFile(contentsOf: space.fitness)).map { (space, $0) }
-        }
+        let frozen = !withCosts || bestBaseline == nil ? nil : Self.frozen(folder: folder)
         return try front.map { candidate, values in
             let method = candidate.recipe.split(separator: "\n").first { $0.hasPrefix("merge_method:") }.map { String($0.dropFirst(13)).trimmingCharacters(in: .whitespaces) } ?? "?"
             let own = scores[candidate.id] ?? []
             let costs = !withCosts ? nil : (try? Recipe(yaml: candidate.recipe, file: folder.spacePath)).flatMap { try? MergePlan(recipe: $0, file: folder.spacePath, layouts: ModelFamilies.layout) }.map(CandidateCosts.init)
-            var comparison: PairedBootstrap.Comparison?
-            if let frozen, let bestBaseline, let name = bestBaseline.baseline, bestBaseline.id != candidate.id,
-               let result = try PairedBootstrap.holdout(archive: archive, space: frozen.0, fitness: frozen.1, candidate: candidate.id, baseline: bestBaseline.id) {
-                comparison = PairedBootstrap.Comparison(baseline: name, result: result)
+            let comparison = try frozen.flatMap { frozen in
+                try bestBaseline.flatMap { baseline in
+                    try baseline.baseline.flatMap { try compare(archive: archive, frozen: frozen, candidate: candidate.id, baseline: (name: $0, id: baseline.id)) }
+                }
             }
             return FrontEntry(id: candidate.id, baseline: candidate.baseline, method: method, objectives: zip(order, values).map { ($0.0, $1) },
                               calibration: own.filter { $0.split == .calibration }.map { ($0.task + ":" + $0.metric, $0.value) },

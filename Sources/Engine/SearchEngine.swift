@@ -185,6 +185,8 @@ public final class SearchEngine {
     var baselineCount = 0
     var unfinishedBaselines: Set<Int> = []
     var bestBaseline: Double?
+    /// The best first objective (minimized) of the searched candidates told so far.
+    var bestTold: Double?
     /// Whether the optimizer was made fresh here (no checkpoint): then, once the baselines are
     /// finished and before its first proposal, it is made again from the best one (`warmStart`).
     var freshOptimizer = false
@@ -557,10 +559,21 @@ public final class SearchEngine {
     /// After telling candidate `seq`: it joins the front if nothing told before dominates or
     /// equals it (duplicates share their original's entry), and a new front member is queued for
     /// holdout scoring unless it has its holdout scores already.
+    /// The best searched candidate on the first objective is scored on the holdout split too,
+    /// even when a baseline keeps it off the front: it is what the closing verdict compares with
+    /// the best baseline. Told order decides it, so the same candidates are scored on any worker count.
     func noteTold(seq: Int, _ evaluation: Evaluation) {
         guard let values = evaluation.objectives, !duplicates.contains(seq), let id = ids[seq], !races.pruned.contains(id) else { return }
+        if let first = values.first, first.isFinite, bestTold.map({ first < $0 }) ?? true {
+            bestTold = first
+            queueHoldout(id)
+        }
         guard !front.objectives.contains(values), front.insert(id, objectives: values) else { return }
-        if !holdoutScored.contains(id) { holdoutQueue.append(id) }
+        queueHoldout(id)
+    }
+
+    func queueHoldout(_ id: Int) {
+        if !holdoutScored.contains(id) && !holdoutQueue.contains(id) { holdoutQueue.append(id) }
     }
 
     /// A finished baseline: on the front unless another baseline dominates or equals it (none of
@@ -572,7 +585,7 @@ public final class SearchEngine {
         }
         let minimized = ObjectiveValues.minimized(values, space: context.space)
         if !front.objectives.contains(minimized) { _ = front.insert(id, objectives: minimized) }
-        if !holdoutScored.contains(id) && !holdoutQueue.contains(id) { holdoutQueue.append(id) }
+        queueHoldout(id)
     }
 
     /// The warm start (DESIGN.md §4): the best finished baseline on the first objective (the

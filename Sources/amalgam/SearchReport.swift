@@ -81,9 +81,9 @@ enum SearchReport {
         print("search ended: \(ending.rawValue)")
         let status = try RunStatus.read(folder: folder)
         print("\(status.evaluations) evaluations, \(status.failed) failed")
-        let front = try printFront(folder: folder)
+        try printFront(folder: folder)
         if let line = baselineLine(status) { print(line) }
-        if let line = verdict(status: status, front: front) { print(line) }
+        if let line = verdict(status: status) { print(line) }
         if ending == SearchEngine.Ending.stopped || ending == .time || (status.evaluations < evaluations && ending != .converged) {
             print("resume with: amalgam resume \(folder.path)")
         }
@@ -114,9 +114,9 @@ enum SearchReport {
 
     /// The closing verdict: whether the best searched candidate beats the best baseline on the
     /// holdout split, and how sure that is (nil when either is missing or not yet scored there).
-    static func verdict(status: RunStatus.Status, front: [RunStatus.FrontEntry]) -> String? {
+    static func verdict(status: RunStatus.Status) -> String? {
         guard let best = status.best.first, best.objective == status.firstObjective, let baseline = status.bestBaseline else { return nil }
-        guard let entry = front.first(where: { $0.id == best.id }), let comparison = entry.vsBaseline else {
+        guard let comparison = status.bestVersusBaseline else {
             return "the best candidate #\(best.id) is not yet scored against the best baseline \(baseline.name) on the holdout split (resume to finish its holdout scoring)"
         }
         let result = comparison.result
@@ -128,8 +128,7 @@ enum SearchReport {
             + "\(result.resamples) paired bootstrap resamples"
     }
 
-    @discardableResult
-    static func printFront(folder: RunFolder) throws -> [RunStatus.FrontEntry] {
+    static func printFront(folder: RunFolder) throws {
         let front = try RunStatus.front(folder: folder)
         print("front (\(front.count)):")
         for entry in front {
@@ -141,6 +140,5 @@ enum SearchReport {
             let versus = entry.vsBaseline.map { " | vs baseline \($0.baseline) " + interval($0.result) } ?? ""
             print("  #\(entry.id) \(label): \(objectives) | calibration \(calibration) | holdout \(holdout.isEmpty ? "-" : holdout)\(gap.isEmpty ? "" : " | gap " + gap)\(versus)")
         }
-        return front
     }
 }

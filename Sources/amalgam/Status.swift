@@ -1,4 +1,5 @@
 import ArgumentParser
+import Archive
 import Engine
 import Foundation
 import Tensors
@@ -13,7 +14,34 @@ extension Amalgam {
         @Flag(help: "Print one JSON object instead of text.")
         var json = false
 
+        @Flag(help: "Redraw the status every --interval seconds until the search writing the run ends (or Ctrl-C).")
+        var watch = false
+
+        @Option(help: "With --watch: seconds between redraws.")
+        var interval: Double = 2
+
+        func validate() throws {
+            if watch && json { throw ValidationError("--watch draws for a person; use --json without it") }
+            if !(interval > 0 && interval <= 3600) { throw ValidationError("--interval must be between 0 and 3600 seconds") }
+        }
+
         func run() throws {
+            guard watch else { return try show() }
+            let terminal = isatty(STDOUT_FILENO) == 1
+            while true {
+                // On a terminal the screen is redrawn in place; into a file or pipe, blocks follow each other.
+                if terminal { print("\u{1B}[H\u{1B}[2J", terminator: "") }
+                let running = RunLock.holder(runFolder: RunFolder(path: runFolder).path) != nil
+                try show()
+                print(running ? "watching (every \(Format.fixed(interval, digits: 1)) s; Ctrl-C to stop)" : "no search is writing this run")
+                if !terminal { print("") }
+                fflush(nil)
+                guard running else { return }
+                Thread.sleep(forTimeInterval: interval)
+            }
+        }
+
+        func show() throws {
             let status = try RunStatus.read(folder: RunFolder(path: runFolder))
             if json {
                 var best = JSONObject()
@@ -49,8 +77,8 @@ extension Amalgam {
         func run() throws {
             let folder = RunFolder(path: runFolder)
             guard json else {
-                let front = try SearchReport.printFront(folder: folder)
-                if let line = SearchReport.verdict(status: try RunStatus.read(folder: folder), front: front) { print(line) }
+                try SearchReport.printFront(folder: folder)
+                if let line = SearchReport.verdict(status: try RunStatus.read(folder: folder)) { print(line) }
                 return
             }
             func object(_ pairs: [(String, Double)]) -> JSONValue {

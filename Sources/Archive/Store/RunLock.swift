@@ -28,6 +28,16 @@ public final class RunLock {
         descriptor = fd
     }
 
+    /// The process searching `runFolder` now, from the pid the lock's holder wrote, or nil when
+    /// none is alive. Never touches the lock itself (taking even a shared lock to test it could
+    /// make a `resume` starting at that instant refuse); a reused pid can make a dead search look
+    /// alive, never the reverse.
+    public static func holder(runFolder: String) -> Int32? {
+        guard let text = try? String(contentsOfFile: runFolder + "/archive.lock", encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else { return nil }
+        return kill(pid, 0) == 0 || errno == EPERM ? pid : nil
+    }
+
     deinit {
         flock(descriptor, LOCK_UN)
         close(descriptor)
