@@ -1,5 +1,8 @@
 import Archive
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 
 /// Baselines, their confidence and the report, through the release binary on the demo zoo: the
