@@ -50,9 +50,12 @@ def measure(run):
     first = re.search(r"^\s*- (maximize|minimize): \"?([^\"\n]+)\"?", space, re.M)
     objective = first.group(2) if first else "accuracy"
     maximize = first is None or first.group(1) == "maximize"
+    # The calibration-best searched candidate (baselines, in archives that have them, left out).
+    columns = [row[1] for row in db.execute("PRAGMA table_info(candidate)")]
+    searched = " AND c.baseline IS NULL" if "baseline" in columns else ""
     rows = db.execute(
         "SELECT c.id, c.seq, o.value FROM candidate c JOIN objective o ON o.candidate = c.id "
-        "WHERE c.status = 'done' AND o.name = ?", (objective,)).fetchall()
+        "WHERE c.status = 'done' AND o.name = ?" + searched, (objective,)).fetchall()
     best = min(rows, key=lambda r: ((-r[2] if maximize else r[2]), r[1]))
     holdout = db.execute("SELECT value FROM score WHERE candidate = ? AND split = 'holdout'", (best[0],)).fetchall()
     scored = db.execute(

@@ -9,9 +9,9 @@ import Tensors
 
 /// `amalgam-bench search` (issue 6): on the demo space, the share of worker time spent idle and
 /// the share of wall time the coordinator spends outside merging and scoring (archive, optimizer);
-/// then the search's worth: holdout accuracy of the calibration-best candidate, median over seeds,
-/// against random search with the same budget and against the best equal-weight merge of each
-/// method at mergekit's default parameters.
+/// then the search's worth: holdout accuracy of the calibration-best searched candidate, median
+/// over seeds, against random search with the same budget, the run's best baseline (chosen on
+/// calibration) and its best equal-weight merge baseline, with the paired bootstrap of the lead.
 struct SearchBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
@@ -43,38 +43,35 @@ struct SearchBenchmark: ParsableCommand {
         ]
         if !skipComparison {
             let context = try SearchContext(space: space, threadsPerWorker: ProcessInfo.processInfo.activeProcessorCount)
-            var searched: [Double] = [], random: [Double] = []
+            var searched: [Double] = [], random: [Double] = [], baselines: [Double] = [], equal: [Double] = [], leads: [Double] = [], shares: [Double] = []
             for seed in 1...max(1, seeds) {
                 var ours = space
                 ours.optimizer.seed = UInt64(seed)
-                searched.append(try bestHoldout(ours, context: context, in: scratch + "/\(space.optimizer.name.rawValue)-\(seed)"))
-                var baseline = ours
-                baseline.optimizer.name = .random
-                random.append(try bestHoldout(baseline, context: context, in: scratch + "/random-\(seed)"))
-                print("  seed \(seed): \(space.optimizer.name.rawValue) \(percent(searched.last ?? 0)), random \(percent(random.last ?? 0)) holdout accuracy of the calibration-best")
+                let run = try outcome(ours, context: context, in: scratch + "/\(space.optimizer.name.rawValue)-\(seed)")
+                searched.append(run.searched)
+                baselines.append(run.baseline)
+                equal.append(run.bestEqualWeight)
+                if let lead = run.lead { leads.append(lead.difference); shares.append(lead.pBetter) }
+                var other = ours
+                other.optimizer.name = .random
+                random.append(try outcome(other, context: context, in: scratch + "/random-\(seed)").searched)
+                let versus = run.lead.map { "lead over it \(String(format: "%+.1f", 100 * $0.difference)) points [\(String(format: "%+.1f", 100 * $0.low)), \(String(format: "%+.1f", 100 * $0.high))], better in \(percent($0.pBetter)) of resamples" } ?? "no holdout comparison"
+                print("  seed \(seed): \(space.optimizer.name.rawValue) \(percent(searched.last ?? 0)), random \(percent(random.last ?? 0)) holdout accuracy of the calibration-best; "
+                      + "best baseline \(run.baselineName) \(percent(run.baseline)); \(versus)")
             }
-            let bench = Workbench(context: context)
-            var equal: [(String, Double)] = []
-            for method in space.methods {
-                var best = -Double.infinity
-                for weight in [1.0, 1.0 / Double(space.models.count)] {
-                    let recipe = Recipe(mergeMethod: method, baseModel: space.baseModel,
-                                        models: space.models.map { Recipe.InputModel(model: $0, parameters: ParameterSettings([("weight", .scalar(.number(weight)))])) },
-                                        dtype: .f32, outDType: context.codec.outDType, randomSeed: 0)
-                    let outcome = bench.evaluate(recipe: recipe, split: .holdout)
-                    if let accuracy = ObjectiveValues.accuracy(context: context, scores: outcome.scores, split: .holdout) { best = max(best, accuracy) }
-                }
-                equal.append((method.rawValue, best))
-                print("  equal-weight \(method.rawValue) (weights 1 or 1/\(space.models.count), mergekit defaults otherwise): \(percent(best)) holdout accuracy")
-            }
-            let ours = medianCountingFailuresAsInfinite(searched), baseline = medianCountingFailuresAsInfinite(random), bestEqual = equal.map(\.1).max() ?? 0
-            print("holdout accuracy of the calibration-best, median of \(seeds) seeds, \(space.evaluations) evaluations each:")
-            print("  \(space.optimizer.name.rawValue) \(percent(ours)) | random search \(percent(baseline)) | best equal-weight merge \(percent(bestEqual))")
-            print("  \(String(format: "%+.1f", 100 * (ours - bestEqual))) points over the best equal-weight merge (target ≥ +5), \(String(format: "%+.1f", 100 * (ours - baseline))) over random search")
+            let ours = medianCountingFailuresAsInfinite(searched), baseline = medianCountingFailuresAsInfinite(random)
+            let bestBaseline = medianCountingFailuresAsInfinite(baselines), bestEqual = medianCountingFailuresAsInfinite(equal)
+            print("holdout accuracy, median of \(seeds) seeds, \(space.evaluations) evaluations each (baselines included):")
+            print("  \(space.optimizer.name.rawValue) \(percent(ours)) | random search \(percent(baseline)) | best baseline (on calibration) \(percent(bestBaseline)) | best equal-weight merge \(percent(bestEqual))")
+            print("  \(String(format: "%+.1f", 100 * (ours - bestEqual))) points over the best equal-weight merge (target ≥ +5), \(String(format: "%+.1f", 100 * (ours - baseline))) over random search, "
+                  + "\(String(format: "%+.1f", 100 * (ours - bestBaseline))) over the best baseline; lead over it better in a median \(percent(median(shares))) of bootstrap resamples")
             summary += [("holdout_search", .double(ours, digits: 4)), ("holdout_random", .double(baseline, digits: 4)),
-                        ("holdout_best_equal_weight", .double(bestEqual, digits: 4)),
+                        ("holdout_best_equal_weight", .double(bestEqual, digits: 4)), ("holdout_best_baseline", .double(bestBaseline, digits: 4)),
                         ("points_over_equal_weight", .double(100 * (ours - bestEqual), digits: 2)),
-                        ("ahead_of_random", .bool(ours > baseline)), ("equal_weight_target_met", .bool(ours - bestEqual >= 0.05))]
+                        ("points_over_best_baseline", .double(100 * (ours - bestBaseline), digits: 2)),
+                        ("lead_p_better_median", .double(median(shares), digits: 3)),
+                        ("ahead_of_random", .bool(ours > baseline)), ("equal_weight_target_met", .bool(ours - bestEqual >= 0.05)),
+                        ("beats_best_baseline", .bool(ours > bestBaseline))]
         }
         var object = JSONObject()
         for (key, value) in summary { object[key] = value }
@@ -87,14 +84,37 @@ struct SearchBenchmark: ParsableCommand {
                                      stop: Cancellation()) { _ in }
     }
 
-    /// Runs the search and returns the holdout accuracy of its calibration-best candidate.
-    func bestHoldout(_ space: SearchSpace, context: SearchContext, in path: String) throws -> Double {
+    /// What one run of the search gives, on the holdout split: its calibration-best searched
+    /// candidate, its best baseline (by calibration) and best equal-weight merge baseline, and the
+    /// paired bootstrap of the lead over that best baseline.
+    struct Outcome {
+        var searched: Double
+        var baseline: Double
+        var baselineName: String
+        var bestEqualWeight: Double
+        var lead: PairedBootstrap.Result?
+    }
+
+    func outcome(_ space: SearchSpace, context: SearchContext, in path: String) throws -> Outcome {
         _ = try search(space, in: path)
         let folder = RunFolder(path: path)
-        let best = try Exporter.choose(folder: folder, id: nil, objective: "accuracy")
-        let scores = try SQLiteArchive(path: folder.archivePath, reader: true).scores(candidate: best.id).filter { $0.split == .holdout }
-        let taskScores = scores.map { TaskScore(task: $0.task, split: .holdout, metric: $0.metric, value: $0.value, stderr: $0.stderr, n: $0.n, samples: []) }
-        return ObjectiveValues.accuracy(context: context, scores: taskScores, split: .holdout) ?? .nan
+        let status = try RunStatus.read(folder: folder)
+        let archive = try SQLiteArchive(path: folder.archivePath, reader: true)
+        func holdout(_ id: Int) throws -> Double {
+            let scores = try archive.scores(candidate: id).filter { $0.split == .holdout }
+            let taskScores = scores.map { TaskScore(task: $0.task, split: .holdout, metric: $0.metric, value: $0.value, stderr: $0.stderr, n: $0.n, samples: []) }
+            return ObjectiveValues.accuracy(context: context, scores: taskScores, split: .holdout) ?? .nan
+        }
+        let methods = Set(space.methods.map(\.rawValue))
+        let equal = try archive.candidates().filter { $0.baseline.map(methods.contains) ?? false && $0.status == .done }.map { try holdout($0.id) }.max() ?? .nan
+        return Outcome(searched: try status.best.first.map { try holdout($0.id) } ?? .nan, baseline: try status.bestBaseline.map { try holdout($0.id) } ?? .nan,
+                       baselineName: status.bestBaseline?.name ?? "-", bestEqualWeight: equal, lead: status.bestVersusBaseline?.result)
+    }
+
+    func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     func percent(_ value: Double) -> String { String(format: "%.1f%%", 100 * value) }

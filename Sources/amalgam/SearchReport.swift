@@ -27,6 +27,15 @@ enum SearchReport {
         } else {
             print("\nracing: off (every candidate scored on every calibration example)")
         }
+        let baselines = Baselines.make(context: context)
+        if baselines.isEmpty {
+            print("\nbaselines: off")
+        } else {
+            print("\nbaselines (\(baselines.count), scored first and counted as evaluations; the search starts at the best one when it is a point of the space):")
+            for baseline in baselines {
+                print("  \(baseline.name.padding(to: 18))\(baseline.kind), \(baseline.recipe.mergeMethod.rawValue)\(baseline.genome == nil ? " (not a point of the space)" : "")")
+            }
+        }
         print("\ncentre genome's recipe:")
         print(try codec.decode(codec.centre).yaml, terminator: "")
         let plan = try MemoryPlan(context: context)

@@ -217,9 +217,10 @@ final class Workspace: Sendable {
         return try write("space.yaml", text)
     }
 
-    /// A finished one-evaluation search in `run`: what resume, status, front and export read.
+    /// A finished one-evaluation search in `run`: what resume, status, front and export read
+    /// (without baselines, so that its one evaluation is a merge of both models).
     func finishedRun() throws -> String {
-        let space = try self.space("objectives: [{maximize: accuracy}, {minimize: params}]\n")
+        let space = try self.space("objectives: [{maximize: accuracy}, {minimize: params}]\nbaselines: false\n")
         let result = try CLI.run(["search", space, "--run", path("run")], deadline: 120)
         guard result.status == 0 else { throw RunFailed(output: result.stderr) }
         return path("run")
@@ -635,6 +636,12 @@ extension BadInput {
     static let search: [BadInput] = [
         BadInput("search --dry-run: a gene range out of bounds", file: "space.yaml", field: "genes.weight") { ws in
             ["search", try ws.space("genes: {weight: [0, 20]}\n"), "--dry-run"]
+        },
+        BadInput("search --dry-run: baselines that are not true or false", file: "space.yaml", field: "baselines") { ws in
+            ["search", try ws.space("baselines: some\n"), "--dry-run"]
+        },
+        BadInput("report: a folder that holds no run", file: "nowhere/archive.sqlite", absent: ["nowhere/report.html"]) { ws in
+            ["report", ws.path("nowhere")]
         },
         BadInput("search --dry-run: an unknown gene", file: "space.yaml", field: "genes.height") { ws in
             ["search", try ws.space("genes: {height: [0, 1]}\n"), "--dry-run"]

@@ -55,7 +55,8 @@ import Testing
         let first = try search(whole, evaluations: 40)
         #expect(first.status == 0, "\(first.stderr)")
         let reference = try dump(whole)
-        #expect(reference.contains("candidate\t40\t39\t"))
+        // 40 evaluations: the 7 baselines (ids 1–7, seqs −7…−1), then proposals from id 8, seq 0.
+        #expect(reference.contains("candidate\t1\t-7\t") && reference.contains("candidate\t40\t32\t"))
 
         // Stopped by its budget at 20, resumed to 40.
         let halves = runs.path + "/halves"

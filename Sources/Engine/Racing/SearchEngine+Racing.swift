@@ -289,7 +289,11 @@ extension SearchEngine {
         }
         var start = 0
         var snapshots: [Int: [[Double]]] = [:]
+        // The front at a proposal holds the baselines first: they are all finished before anything is proposed.
         var replay = ParetoFront<Int>()
+        for id in stride(from: 1, through: baselineCount, by: 1) {
+            if case .done(let values)? = outcomes[id], !replay.objectives.contains(values) { _ = replay.insert(id, objectives: values) }
+        }
         var replayed = 0
         let bySeq = Dictionary(uniqueKeysWithValues: candidates.map { ($0.seq, $0) })
         for mark in try archive.checkpointMarks() {
