@@ -63,6 +63,10 @@ import Testing
         ("layers: {drop: maybe}\n", "layers.drop", "true or false"),
         ("layer_granularity: 9\n", "layer_granularity", "more than the model's 4 layers"),
         ("workers: 0\n", "workers", "≥ 1"),
+        ("smooth: yes please\n", "smooth", "true or false"),
+        ("smooth: true\n", "smooth", "at least two layer groups"),
+        ("smooth: true\nlayer_granularity: 2\nlayers: {drop: true}\n", "smooth", "layers: {drop: true}"),
+        ("baselines: 3\n", "baselines", "true or false"),
         ("arena: double\n", "arena", "not an arena dtype (expected auto, bfloat16, float16, float32)"),
         ("racing: often\n", "racing", "true, false or a mapping"),
         ("racing: {stages: [1]}\n", "racing.stages", "at least two"),
@@ -147,6 +151,39 @@ import Testing
                 #expect(candidate.recipe.slices?.map { $0.sources[0].layerRange } == [0..<1, 2..<4])
                 #expect(plan.tensors.contains { $0.name.hasPrefix("model.layers.2.") } && !plan.tensors.contains { $0.name.hasPrefix("model.layers.3.") })
             }
+        }
+    }
+
+    /// mergekit-evolve's `smooth`: the groups' genes are the points of one gradient per parameter
+    /// over all layers, which mergekit interpolates (t = layer / (layers − 1) on 4 layers: group 0's
+    /// value at layer 0, ⅔·g0 + ⅓·g1 at layer 1, ⅓·g0 + ⅔·g1 at layer 2, group 1's at layer 3).
+    @Test func smoothGroupsAreTheGradientsPoints() throws {
+        let codec = try codec(SearchSpaceTests.minimal + "methods: [task_arithmetic]\nlayer_granularity: 2\nsmooth: true\nfilters: [mlp]\ngenes: {weight: [0, 1.5]}\n")
+        // 2 groups × (mlp, other) × 2 models.
+        #expect(codec.dimension == 2 * 2 * 2)
+        // weight range [0, 1.5]: u 0.2 → 0.3 in group 0, u 0.6 → 0.9 in group 1 (every filter and model).
+        let genome = codec.slots.map { slot -> Double in
+            guard case .parameter(_, let group, _, _) = slot.role else { return 0.5 }
+            return group == 0 ? 0.2 : 0.6
+        }
+        let candidate = try codec.decode(genome)
+        #expect(candidate.recipe.slices == nil && candidate.recipe.models?.count == 2)
+        let first = try #require(candidate.recipe.models?.first?.parameters["weight"])
+        guard case .filtered(let entries) = first else { Issue.record("weight is not a filter list"); return }
+        #expect(entries.map(\.filter) == ["mlp", nil])
+        #expect(entries.allSatisfy { $0.value == .list([.number(0.2 * 1.5), .number(0.6 * 1.5)]) })
+        let file = SearchSpaceTests.root + "/search-spaces/recipe.yml"
+        #expect(try Recipe(yaml: candidate.yaml, file: file) == candidate.recipe)
+        let plan = try MergePlan(recipe: candidate.recipe, file: file)
+        func weight(_ layer: Int) -> Double? {
+            let tensor = plan.tensors.first { $0.name == "model.layers.\(layer).mlp.up_proj.weight" }
+            if case .number(let value)? = tensor?.inputs.first(where: { !$0.isBase })?.parameters["weight"] { return value }
+            return nil
+        }
+        let (g0, g1) = (0 + 0.2 * 1.5, 0 + 0.6 * 1.5)
+        for (layer, t) in [(0, 0.0), (1, 1.0 / 3), (2, 2.0 / 3), (3, 1.0)] {
+            let expected = (1 - t) * g0 + t * g1
+            #expect(abs((weight(layer) ?? .nan) - expected) < 1e-12, "layer \(layer)")
         }
     }
 

@@ -268,6 +268,23 @@ public struct GenomeCodec: Sendable {
         }
         var recipe = Recipe(mergeMethod: method, baseModel: hasBase ? base : nil, dtype: .f32, outDType: outDType,
                             randomSeed: space.optimizer.seed)
+        if space.smooth {
+            // mergekit-evolve's smooth genome: one gradient per parameter over every layer, its
+            // points the groups' genes (mergekit interpolates linearly between them).
+            let groups = (0..<groupCount).map { inputs(group: $0) }
+            recipe.models = groups[0].indices.map { index in
+                var parameters = ParameterSettings()
+                for entry in groups[0][index].1.entries {
+                    parameters[entry.name] = Self.gradient(groups.map { $0[index].1[entry.name] })
+                }
+                return Recipe.InputModel(model: groups[0][index].0, parameters: parameters)
+            }
+            var shared = ParameterSettings()
+            let sharedGroups = (0..<groupCount).map { sharedParameters(group: $0) }
+            for entry in sharedGroups[0].entries { shared[entry.name] = Self.gradient(sharedGroups.map { $0[entry.name] }) }
+            recipe.parameters = shared
+            return recipe
+        }
         if groupCount == 1 && kept.count == space.layerCount {
             recipe.models = inputs(group: 0).map { Recipe.InputModel(model: $0.0, parameters: $0.1) }
             recipe.parameters = sharedParameters(group: 0)
@@ -288,6 +305,34 @@ public struct GenomeCodec: Sendable {
         }
         recipe.slices = slices
         return recipe
+    }
+
+    /// The gradient through one setting per layer group: a list of their numbers, or with filters
+    /// one list per filter entry (every group's setting has the same filters, in the same order).
+    static func gradient(_ settings: [ParameterSetting?]) -> ParameterSetting? {
+        func number(_ setting: ParameterSetting?) -> ParameterScalar? {
+            if case .scalar(let scalar)? = setting { return scalar }
+            return nil
+        }
+        guard let first = settings.first, let first else { return nil }
+        switch first {
+        case .scalar:
+            let points = settings.compactMap(number)
+            return points.count == settings.count ? .list(points) : nil
+        case .filtered(let entries):
+            var lists: [ParameterSetting.FilteredValue] = []
+            for (index, entry) in entries.enumerated() {
+                let points = settings.compactMap { setting -> ParameterScalar? in
+                    guard case .filtered(let others)? = setting, others.indices.contains(index) else { return nil }
+                    return number(others[index].value)
+                }
+                guard points.count == settings.count else { return nil }
+                lists.append(ParameterSetting.FilteredValue(filter: entry.filter, value: .list(points)))
+            }
+            return .filtered(lists)
+        case .list:
+            return nil
+        }
     }
 
     /// FNV-1a (64 bit) of the recipe text, as 16 hex digits: identifies a merge within a run.

@@ -98,6 +98,9 @@ public struct SearchSpace: Sendable, Equatable {
     public var geneRanges: [String: ClosedRange<Double>]
     /// One keep/drop gene per layer.
     public var dropLayers: Bool
+    /// mergekit-evolve's `smooth`: each parameter's per-group genes become the points of a
+    /// gradient across all layers (mergekit's list interpolation) instead of one constant per group.
+    public var smooth = false
     public var fitness: String
     /// The fitness file's text as the run began, when the space is a run's frozen copy
     /// (`fitness_inline`); read instead of the file, its task paths relative to `fitness`.
@@ -173,7 +176,7 @@ public struct SearchSpace: Sendable, Equatable {
             throw fail(nil, "is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         let allowed: Set<String> = ["name", "base_model", "models", "methods", "layer_granularity", "filters", "genes", "layers",
-                                    "fitness", "fitness_inline", "objectives", "optimizer", "budget", "workers", "arena", "racing", "baselines"]
+                                    "fitness", "fitness_inline", "objectives", "optimizer", "budget", "workers", "arena", "racing", "baselines", "smooth"]
         for key in root.keys {
             guard let name = key.string else { throw fail(nil, "a key is not a string") }
             if !allowed.contains(name) { throw fail(name, "unknown key (expected one of \(allowed.sorted().joined(separator: ", ")))") }
@@ -412,6 +415,17 @@ public struct SearchSpace: Sendable, Equatable {
             }
         }
         if layerGranularity > layerCount { throw fail("layer_granularity", "\(layerGranularity) is more than the model's \(layerCount) layers") }
+        if let node = root["smooth"] {
+            guard let flag = node.bool else { throw fail("smooth", "expected true or false") }
+            smooth = flag
+        }
+        if smooth {
+            let groups = layerGranularity == 0 ? 1 : (layerCount + layerGranularity - 1) / layerGranularity
+            guard groups >= 2 else {
+                throw fail("smooth", "needs at least two layer groups to interpolate between (layer_granularity \(layerGranularity) on \(layerCount) layers gives \(groups))")
+            }
+            if dropLayers { throw fail("smooth", "cannot go with layers: {drop: true} (a gradient runs over every layer)") }
+        }
     }
 }
 
