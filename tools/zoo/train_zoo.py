@@ -149,6 +149,14 @@ def save(model, tok_json, name):
             os.remove(os.path.join(folder, extra))
 
 
+def llama_config(vocab_size):
+    """The zoo's architecture: hidden 128, 4 layers, 4 heads with 2 key/value heads, MLP 344, tied embeddings."""
+    return LlamaConfig(vocab_size=vocab_size, hidden_size=128, intermediate_size=344, num_hidden_layers=4,
+                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-5,
+                       tie_word_embeddings=True, bos_token_id=0, eos_token_id=1,
+                       rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+
+
 def main():
     rng = random.Random(2026)
     facts, pairs, words, names = skill_examples(rng)
@@ -175,10 +183,7 @@ def main():
     tok_json = tok.to_str()
 
     torch.manual_seed(0)
-    config = LlamaConfig(vocab_size=tok.get_vocab_size(), hidden_size=128, intermediate_size=344, num_hidden_layers=4,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-5,
-                         tie_word_embeddings=True, bos_token_id=0, eos_token_id=1,
-                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    config = llama_config(tok.get_vocab_size())
     print("base")
     base = train(LlamaForCausalLM(config), tok, base_lines, steps=900, lr=3e-3, rng=rng)
     save(base, tok_json, "base")

@@ -23,7 +23,7 @@ import random
 import sys
 
 import torch
-from transformers import LlamaConfig, LlamaForCausalLM
+from transformers import LlamaForCausalLM
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import train_zoo as demo  # noqa: E402  (the demo zoo's skills and training loop)
@@ -69,10 +69,7 @@ def main():
     tok = Tokenizer.from_str(tok_json)
     base_lines = demo.corpus(rng, facts, pairs, words, "base")
     torch.manual_seed(1)
-    config = LlamaConfig(vocab_size=tok.get_vocab_size(), hidden_size=128, intermediate_size=344, num_hidden_layers=4,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64, rms_norm_eps=1e-5,
-                         tie_word_embeddings=True, bos_token_id=0, eos_token_id=1,
-                         rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
+    config = demo.llama_config(tok.get_vocab_size())
     print("small/base")
     base = demo.train(LlamaForCausalLM(config), tok, base_lines, steps=1500, lr=3e-3, rng=rng)
     demo.save(base, tok_json, "small/base")
