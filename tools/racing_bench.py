@@ -56,6 +56,12 @@ def measure(run):
     rows = db.execute(
         "SELECT c.id, c.seq, o.value FROM candidate c JOIN objective o ON o.candidate = c.id "
         "WHERE c.status = 'done' AND o.name = ?" + searched, (objective,)).fetchall()
+    if not rows and searched:
+        # Racing can prune every searched candidate when the baselines set the bar: the run's
+        # calibration-best is then a baseline.
+        rows = db.execute(
+            "SELECT c.id, c.seq, o.value FROM candidate c JOIN objective o ON o.candidate = c.id "
+            "WHERE c.status = 'done' AND o.name = ?", (objective,)).fetchall()
     best = min(rows, key=lambda r: ((-r[2] if maximize else r[2]), r[1]))
     holdout = db.execute("SELECT value FROM score WHERE candidate = ? AND split = 'holdout'", (best[0],)).fetchall()
     scored = db.execute(

@@ -8,16 +8,16 @@ import Search
 /// - each source alone, named by its folder (an adapter: the base with it folded in);
 /// - each listed method's merge of all sources with equal weights: `weight` 1 for every model,
 ///   slerp's and nuslerp's `t` 0.5, every other parameter at mergekit's default (density 1,
-///   `lambda` 1, sce's `select_topk` 1).
+///   `lambda` 1, sce's `select_topk` 1, breadcrumbs' gamma 0.01, della's epsilon 0.15, ramplus_tl's
+///   r 0.1 and alpha 0.2); nearswap, whose threshold has no default, has none.
 ///
 /// A baseline the space can express is a point of it: its recipe is the decoded genome
 /// (`GenomeCodec.genome(method:value:)`), so a proposal of the same merge is its duplicate and
 /// the warm start can begin there. The base alone is task_arithmetic with every weight 0 (b + 0·τ
 /// is b exactly); a source alone is linear with weight 1 on it and 0 on the others (exactly the
 /// source), else task_arithmetic so (b + (s − b), the source up to Float32 rounding of the
-/// difference, which BF16 weights never show); a merge whose method reads a gene without a known
-/// default (gamma, epsilon, nearswap's threshold, ramplus_tl's r and alpha) or whose default lies
-/// outside the gene's range keeps that parameter at mergekit's default in a recipe of its own.
+/// difference, which BF16 weights never show); a merge whose defaults lie outside its genes'
+/// ranges keeps them at mergekit's default in a recipe of its own.
 /// What the space cannot express at all is a `passthrough` of the one model: its weights exactly.
 ///
 /// Baselines are candidates with negative seqs (−B … −1, in this order) and ids 1 … B; the
@@ -32,8 +32,10 @@ public enum Baselines {
         public let genome: Genome?
     }
 
-    /// mergekit's defaults for the genes a baseline merge sets (the rest have none it can use).
-    static let defaults: [String: Double] = ["weight": 1, "density": 1, "lambda": 1, "t": 0.5, "select_topk": 1]
+    /// mergekit's defaults for the genes a baseline merge sets (`MergeMethod.parameters`), and
+    /// weight 1, slerp's t ½. nearswap's threshold has no default: nearswap has no baseline merge.
+    static let defaults: [String: Double] = ["weight": 1, "density": 1, "lambda": 1, "t": 0.5, "select_topk": 1,
+                                             "gamma": 0.01, "epsilon": 0.15, "r": 0.1, "alpha": 0.2]
 
     public static func make(context: SearchContext) -> [Baseline] {
         let space = context.space
@@ -58,7 +60,7 @@ public enum Baselines {
             let found = point([.linear, .taskArithmetic]) { name, model in name == "weight" ? (model == index ? 1 : 0) : defaults[name] }
             list.append(baseline(URL(fileURLWithPath: path).standardized.lastPathComponent, "a source alone", found, otherwise: alone(reference)))
         }
-        for method in space.methods {
+        for method in space.methods where method != .nearswap {
             let genes = SearchSpace.geneParameters(of: method)
             var values: [String: Double] = [:]
             if genes.perModel.contains("weight") { values["weight"] = 1 }
@@ -66,12 +68,21 @@ public enum Baselines {
             let found = point([method]) { name, _ in defaults[name] }
             list.append(baseline(method.rawValue, "equal-weight merge", found, otherwise: codec.uniformRecipe(method: method, values: values)))
         }
-        // Names are keys (front --json, the report): a source folder named like a method or `base` gets a suffix.
-        var seen: [String: Int] = [:]
+        // One baseline per merge: a later one whose recipe equals an earlier one's is left out
+        // (one source's equal-weight linear merge is that source alone).
+        var hashes: Set<String> = []
+        list = list.filter { hashes.insert(GenomeCodec.hash($0.recipe.yaml)).inserted }
+        // Names are keys (front --json, the report): a source folder named like a method, `base`
+        // or another source gets the first free suffix.
+        var used: Set<String> = []
         return list.map { entry in
-            seen[entry.name, default: 0] += 1
-            let count = seen[entry.name] ?? 1
-            return count == 1 ? entry : Baseline(name: "\(entry.name)-\(count)", kind: entry.kind, recipe: entry.recipe, genome: entry.genome)
+            var name = entry.name, count = 1
+            while used.contains(name) {
+                count += 1
+                name = "\(entry.name)-\(count)"
+            }
+            used.insert(name)
+            return Baseline(name: name, kind: entry.kind, recipe: entry.recipe, genome: entry.genome)
         }
     }
 }

@@ -14,7 +14,7 @@ import Search
 /// keeps its size and weight). The objective's difference is the weighted sum over tasks, as
 /// `ObjectiveValues.accuracy` weighs them; a task without per-example values (a perplexity, whose
 /// score is not a mean over examples, or a command task) enters with its observed difference in
-/// every resample. The interval is the percentile interval at `confidence`: the ⌈B·α/2⌉-th and
+/// every resample (and with no task to resample there is no result). The interval is the percentile interval at `confidence`: the ⌈B·α/2⌉-th and
 /// ⌈B·(1 − α/2)⌉-th of the B sorted resampled differences (α = 1 − confidence); `pBetter` is the
 /// share of resamples in which the candidate is strictly better. Seeded: the same archive gives
 /// the same figures.
@@ -53,7 +53,10 @@ public enum PairedBootstrap {
 
     public static func compare(_ tasks: [Task], maximize: Bool = true, resamples: Int = 1000, confidence: Double = 0.95, seed: UInt64) -> Result? {
         let total = tasks.reduce(0) { $0 + $1.weight }
-        guard total > 0, resamples > 0, tasks.allSatisfy({ $0.fixedDifference != nil || ($0.candidate.count == $0.baseline.count && !$0.candidate.isEmpty) }) else {
+        // Nothing to resample (every task a perplexity or a command) would give a zero-width
+        // interval that claims a certainty nobody measured: no result.
+        guard total > 0, resamples > 0, tasks.contains(where: { $0.fixedDifference == nil }),
+              tasks.allSatisfy({ $0.fixedDifference != nil || ($0.candidate.count == $0.baseline.count && !$0.candidate.isEmpty) }) else {
             return nil
         }
         let differences = tasks.map { task in task.fixedDifference.map { _ in [Double]() } ?? zip(task.candidate, task.baseline).map { $0 - $1 } }

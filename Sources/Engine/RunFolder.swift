@@ -64,6 +64,8 @@ public struct RunFolder: Sendable {
             for (name, range) in space.geneRanges.sorted(by: { $0.key < $1.key }) { lines.append("  \(name): [\(range.lowerBound), \(range.upperBound)]") }
         }
         lines.append("layers: {drop: \(space.dropLayers)}")
+        lines.append("smooth: \(space.smooth)")
+        lines.append("baselines: \(space.baselines)")
         lines.append("fitness: \(quoted(space.fitness))")
         // The fitness file itself, as it was: the run folder says everything the run used.
         let fitnessText = try space.fitnessInline ?? String(contentsOfFile: space.fitness, encoding: .utf8)

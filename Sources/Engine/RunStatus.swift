@@ -138,6 +138,7 @@ public enum RunStatus {
     public static func front(folder: RunFolder, archive given: SQLiteArchive? = nil, withCosts: Bool = true) throws -> [FrontEntry] {
         let archive = try given ?? SQLiteArchive(path: folder.archivePath, reader: true)
         let order = try objectiveOrder(folder: folder)
+        guard !order.isEmpty else { throw ArchiveError(file: folder.spacePath, "lists no objectives (is it the file `amalgam search` froze?)") }
         let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
         let scores = Dictionary(grouping: try archive.scores(candidate: nil), by: \.candidate)
         var points: [(CandidateRecord, [Double])] = []

@@ -384,7 +384,17 @@ public final class SearchEngine {
         while pool.hasIdleWorker {
             // Baselines' calibration before anything: proposals wait for them.
             if candidates, started < settings.evaluations, let id = pending.first, unfinishedBaselines.contains(id), let seq = seqs[id] {
-                guard let worker = pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: try baseline(id), split: .calibration)) else { return }
+                let decoded: GenomeCodec.Candidate
+                do {
+                    decoded = try baseline(id)
+                } catch {
+                    // A recipe that no longer reads back fails its baseline, as a bad genome fails its candidate.
+                    pending.removeFirst()
+                    started += 1
+                    try store(id: id, seq: seq, outcome: EvaluationOutcome(error: "baseline recipe: \(error)"))
+                    continue
+                }
+                guard let worker = pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .calibration)) else { return }
                 pending.removeFirst()
                 started += 1
                 try archive.start(candidate: id, worker: worker, now: Date().timeIntervalSince1970)
@@ -395,7 +405,7 @@ public final class SearchEngine {
                 let id = holdoutQueue.removeFirst()
                 guard let seq = seqs[id], let genome = genomes[seq] else { continue }
                 holdoutScored.insert(id)
-                let decoded = seq < 0 ? try baseline(id) : try context.codec.decode(genome)
+                guard let decoded = seq < 0 ? try? baseline(id) : try context.codec.decode(genome) else { continue }
                 guard pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .holdout)) != nil else { return }
                 holdoutRunning.insert(id)
                 continue
@@ -611,16 +621,13 @@ public final class SearchEngine {
     }
 
     /// A new run's baselines, recorded before the optimizer proposes anything (ids 1 … B, seqs
-    /// −B … −1). A baseline whose recipe equals an earlier one's is left out.
+    /// −B … −1).
     func recordBaselines() throws {
-        var hashes: Set<String> = []
-        let list = Baselines.make(context: context).compactMap { baseline -> (Baselines.Baseline, String)? in
+        let list = Baselines.make(context: context)
+        let records = list.enumerated().map { index, baseline in
             let yaml = baseline.recipe.yaml
-            return hashes.insert(GenomeCodec.hash(yaml)).inserted ? (baseline, yaml) : nil
-        }
-        let records = list.enumerated().map { index, entry in
-            CandidateRecord(id: index + 1, seq: index - list.count, genome: entry.0.genome ?? [], recipeHash: GenomeCodec.hash(entry.1), recipe: entry.1,
-                            created: Date().timeIntervalSince1970, baseline: entry.0.name)
+            return CandidateRecord(id: index + 1, seq: index - list.count, genome: baseline.genome ?? [], recipeHash: GenomeCodec.hash(yaml), recipe: yaml,
+                                   created: Date().timeIntervalSince1970, baseline: baseline.name)
         }
         if !records.isEmpty { try archive.propose(records, checkpoint: nil) }
     }

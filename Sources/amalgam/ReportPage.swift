@@ -8,18 +8,30 @@ import Foundation
 struct ReportPage {
     let report: RunReport
 
+    /// Text and attribute values as XML 1.0 admits them: the five markup characters as
+    /// references, and the characters XML forbids outright (C0 controls but tab, newline and
+    /// carriage return, such as a command's ANSI colour codes in an error; U+FFFE, U+FFFF) as U+FFFD.
     static func escape(_ text: String) -> String {
         var out = ""
-        for character in text {
-            switch character {
+        for scalar in text.unicodeScalars {
+            switch scalar {
             case "&": out += "&amp;"
             case "<": out += "&lt;"
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
-            default: out.append(character)
+            case "\t", "\n", "\r": out.unicodeScalars.append(scalar)
+            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF: out += "\u{FFFD}"
+            default: out.unicodeScalars.append(scalar)
             }
         }
         return out
+    }
+
+    /// An id from any name: letters, digits, `-` and `_` kept, everything else `-`.
+    static func identifier(_ name: String) -> String {
+        String(name.unicodeScalars.map { scalar in
+            (scalar.isASCII && (CharacterSet.alphanumerics.contains(scalar) || scalar == "-" || scalar == "_")) ? Character(scalar) : "-"
+        })
     }
 
     static func number(_ value: Double, digits: Int = 4) -> String { Format.fixed(value, digits: digits) }
@@ -102,7 +114,7 @@ struct ReportPage {
             let (x0, x1) = domain(xs), (y0, y1) = domain(ys)
             func px(_ x: Double) -> String { number(left + (x - x0) / (x1 - x0) * (width - left - right), digits: 1) }
             func py(_ y: Double) -> String { number(height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom), digits: 1) }
-            var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"\(id)\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
+            var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"\(ReportPage.identifier(id))\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
             for step in 0...4 {
                 let fx = x0 + (x1 - x0) * Double(step) / 4, fy = y0 + (y1 - y0) * Double(step) / 4
                 out += "<line class=\"grid\" x1=\"\(px(fx))\" y1=\"\(number(top, digits: 1))\" x2=\"\(px(fx))\" y2=\"\(number(height - bottom, digits: 1))\"/>"
@@ -152,7 +164,7 @@ struct ReportPage {
 
     func costChart(_ index: Int) -> String {
         let first = report.objectives[0].name, cost = report.objectives[index].name
-        var plot = Plot(id: "cost-\(cost.replacingOccurrences(of: ":", with: "-"))", xLabel: cost, yLabel: "\(first), calibration")
+        var plot = Plot(id: "cost-\(Self.identifier(cost))", xLabel: cost, yLabel: "\(first), calibration")
         for point in report.points {
             let classes = point.baseline != nil ? "mark baseline" : point.onFront ? "mark front" : "mark"
             plot.points.append((point.objectives[index], point.objectives[0], classes,
@@ -187,7 +199,7 @@ struct ReportPage {
         let known = map.values.flatMap { $0.compactMap { $0 } }
         let low = known.min() ?? 0, high = known.max() ?? 1
         let width = labelWidth + Double(layers) * cell.width + 10, height = header + Double(map.rows.count) * cell.height + 8
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"recipe-\(map.parameter)\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
+        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"recipe-\(Self.identifier(map.parameter))\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\">\n"
         for layer in 0..<layers {
             out += "<text x=\"\(Self.number(labelWidth + (Double(layer) + 0.5) * cell.width, digits: 1))\" y=\"15\" text-anchor=\"middle\">\(layer)</text>"
         }

@@ -28,15 +28,17 @@ extension Amalgam {
         func run() throws {
             guard watch else { return try show() }
             let terminal = isatty(STDOUT_FILENO) == 1
+            var missed = 0
             while true {
                 // On a terminal the screen is redrawn in place; into a file or pipe, blocks follow each other.
                 if terminal { print("\u{1B}[H\u{1B}[2J", terminator: "") }
-                let running = RunLock.holder(runFolder: RunFolder(path: runFolder).path) != nil
+                // The search must be seen gone twice, an interval apart, before the watch ends.
+                missed = RunLock.mayBeHeld(runFolder: RunFolder(path: runFolder).path) ? 0 : missed + 1
                 try show()
-                print(running ? "watching (every \(Format.fixed(interval, digits: 1)) s; Ctrl-C to stop)" : "no search is writing this run")
+                print(missed < 2 ? "watching (every \(Format.fixed(interval, digits: 1)) s; Ctrl-C to stop)" : "no search is writing this run")
                 if !terminal { print("") }
                 fflush(nil)
-                guard running else { return }
+                if missed >= 2 { return }
                 Thread.sleep(forTimeInterval: interval)
             }
         }

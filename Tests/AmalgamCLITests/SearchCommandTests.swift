@@ -80,6 +80,36 @@ import Testing
         }
     }
 
+    /// Stopped by its budget among the baselines, or crashed while they are recorded and scored:
+    /// resumed, the run scores the rest, warm-starts from the same best baseline and ends with the
+    /// archive of the uninterrupted run. A smooth space (its frozen copy must keep `smooth`)
+    /// resumes to its uninterrupted archive too.
+    @Test func runsStoppedAmongTheirBaselinesResumeToTheUninterruptedArchive() throws {
+        let runs = try Runs()
+        let whole = runs.path + "/whole"
+        #expect(try search(whole, evaluations: 15).status == 0)
+        let reference = try dump(whole)
+        let stopped = runs.path + "/stopped"
+        #expect(try search(stopped, evaluations: 3).status == 0)
+        #expect(try SQLiteArchive(path: stopped + "/archive.sqlite", reader: true).latestCheckpoint() == nil)
+        #expect(try CLI.run(["resume", stopped, "--evaluations", "15"]).status == 0)
+        #expect(try dump(stopped) == reference)
+        for count in [2, 5] {
+            let crashed = runs.path + "/crash-\(count)"
+            let crash = try search(crashed, evaluations: 15, environment: ["AMALGAM_FAILPOINT": "after-commit:\(count)"])
+            #expect(crash.status == Failpoint.exitStatus, "\(crash.stderr)")
+            #expect(try CLI.run(["resume", crashed, "--evaluations", "15"]).status == 0)
+            #expect(try dump(crashed) == reference, "after-commit:\(count)")
+        }
+        let smooth = runs.path + "/smooth", smoothWhole = runs.path + "/smooth-whole"
+        #expect(try CLI.run(["search", "search-spaces/demo-tasks.yaml", "--run", smoothWhole, "--evaluations", "26", "--workers", "2"]).status == 0)
+        #expect(try CLI.run(["search", "search-spaces/demo-tasks.yaml", "--run", smooth, "--evaluations", "12", "--workers", "2"]).status == 0)
+        #expect(try String(contentsOfFile: smooth + "/space.yaml", encoding: .utf8).contains("smooth: true"))
+        #expect(try CLI.run(["resume", smooth, "--evaluations", "26"]).status == 0)
+        #expect(try dump(smooth) == dump(smoothWhole))
+        #expect(try !dump(smooth).contains("slices:"))  // gradients over the whole model, not per-group slices
+    }
+
     @Test func resumeRefusesWhenATaskFileChanged() throws {
         let runs = try Runs()
         let fitness = runs.path + "/fitness"

@@ -130,7 +130,7 @@ import Testing
         }
     }
 
-    @Test func aBudgetSmallerThanTheBaselinesEndsBeforeTheSearchAndStatusSaysSo() throws {
+    @Test func aBudgetSmallerThanTheBaselinesEndsBeforeTheSearch() throws {
         let folder = try Folder()
         let space = try SearchEngineTests.space(in: folder.path)
         let archive = try run(space, in: folder, evaluations: 3)

@@ -39,5 +39,7 @@ struct PairedBootstrapTests {
     @Test func examplesThatDoNotPairAreRefused() {
         #expect(PairedBootstrap.compare([.init(weight: 1, candidate: [1, 0], baseline: [0])], seed: 1) == nil)
         #expect(PairedBootstrap.compare([.init(weight: 0, candidate: [1], baseline: [0])], seed: 1) == nil)
+        // Nothing to resample (perplexities, command tasks): no interval rather than a zero-width one.
+        #expect(PairedBootstrap.compare([.init(weight: 1, fixedDifference: 0.1)], seed: 1) == nil)
     }
 }

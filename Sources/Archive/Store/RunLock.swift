@@ -28,14 +28,17 @@ public final class RunLock {
         descriptor = fd
     }
 
-    /// The process searching `runFolder` now, from the pid the lock's holder wrote, or nil when
-    /// none is alive. Never touches the lock itself (taking even a shared lock to test it could
-    /// make a `resume` starting at that instant refuse); a reused pid can make a dead search look
-    /// alive, never the reverse.
-    public static func holder(runFolder: String) -> Int32? {
-        guard let text = try? String(contentsOfFile: runFolder + "/archive.lock", encoding: .utf8),
-              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 else { return nil }
-        return kill(pid, 0) == 0 || errno == EPERM ? pid : nil
+    /// Whether a search may be writing `runFolder` now, from the pid the lock's holder wrote.
+    /// Never touches the lock itself (taking even a shared lock to test it could make a `resume`
+    /// starting at that instant refuse). A lock file being rewritten (empty for an instant) counts
+    /// as held, and a reused pid can make a dead search look alive; a search in another pid
+    /// namespace looks dead, so a watcher should see it missing twice before it believes it.
+    public static func mayBeHeld(runFolder: String) -> Bool {
+        guard let text = try? String(contentsOfFile: runFolder + "/archive.lock", encoding: .utf8) else { return false }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { return true }
+        guard let pid = Int32(trimmed), pid > 0 else { return false }
+        return kill(pid, 0) == 0 || errno == EPERM
     }
 
     deinit {
