@@ -22,11 +22,13 @@ build: deps
 	swift build -c release --product amalgam 2>&1 | tee $(LOG)/release.txt
 	@! grep -E '^/.*(Sources|Tests|Benchmarks)/.*warning:' $(LOG)/release.txt
 
-# The main job on the bundled demo: search merges of the zoo's specialists (rerunnable: --force
-# starts the run afresh), print the front, export the best candidate's recipe and model.
+# The main job on the bundled demo: search merges of the second zoo's specialists (zoo/small/:
+# small-delta fine-tunes, where merging pays; rerunnable: --force starts the run afresh), print the
+# front against the baselines, export the best candidate's recipe and model, write the report.
 demo: build
-	.build/release/amalgam search search-spaces/demo.yaml --force
-	.build/release/amalgam export runs/demo --best
+	.build/release/amalgam search search-spaces/small.yaml --force
+	.build/release/amalgam export runs/small --best
+	.build/release/amalgam report runs/small
 
 # Unit tests (debug build) and integration tests (they drive the release binary built above).
 test: build
