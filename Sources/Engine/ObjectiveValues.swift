@@ -31,10 +31,18 @@ public enum ObjectiveValues {
 
     /// The weighted mean of the tasks' metrics on `split` (see `compute`); nil when a task's score is missing.
     public static func accuracy(context: SearchContext, scores: [TaskScore], split: FitnessFile.Split) -> Double? {
+        accuracy(tasks: context.fitness.tasks) { name, metric in
+            scores.first { $0.task == name && $0.metric == metric && $0.split == split }?.value
+        }
+    }
+
+    /// The weighted mean over `tasks` of each one's metric as `value(task, metric)` gives it (nil
+    /// when one is missing): the one definition of accuracy, for scores in memory or in an archive.
+    public static func accuracy(tasks: [FitnessFile.Task], value: (String, String) -> Double?) -> Double? {
         var sum = 0.0, weights = 0.0
-        for task in context.fitness.tasks where task.weight > 0 {
-            guard let score = scores.first(where: { $0.task == task.name && $0.metric == task.metric && $0.split == split }) else { return nil }
-            sum += task.weight * (task.kind == .perplexity ? -log(score.value) : score.value)
+        for task in tasks where task.weight > 0 {
+            guard let score = value(task.name, task.metric) else { return nil }
+            sum += task.weight * (task.kind == .perplexity ? -log(score) : score)
             weights += task.weight
         }
         return weights > 0 ? sum / weights : 0

@@ -112,13 +112,7 @@ public struct RunReport: Sendable {
         guard let first = space.objectives.first, !holdout.isEmpty else { return nil }
         switch first.quantity {
         case .accuracy:
-            var sum = 0.0, weights = 0.0
-            for task in fitness.tasks where task.weight > 0 {
-                guard let score = holdout.first(where: { $0.task == task.name && $0.metric == task.metric }) else { return nil }
-                sum += task.weight * (task.kind == .perplexity ? -log(score.value) : score.value)
-                weights += task.weight
-            }
-            return weights > 0 ? sum / weights : nil
+            return ObjectiveValues.accuracy(tasks: fitness.tasks) { name, metric in holdout.first { $0.task == name && $0.metric == metric }?.value }
         case .task(let name, let metric):
             let wanted = metric ?? fitness.tasks.first { $0.name == name }?.metric
             return holdout.first { $0.task == name && $0.metric == wanted }?.value
