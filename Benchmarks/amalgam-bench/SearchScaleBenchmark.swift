@@ -117,6 +117,7 @@ struct SearchScaleBenchmark: ParsableCommand {
             budget: {evaluations: \(evaluations)}
             workers: \(workers)
             arena: \(arena.rawValue)
+            baselines: false
 
             """
         try Data(text.utf8).write(to: URL(fileURLWithPath: folder + "/space.yaml"))
