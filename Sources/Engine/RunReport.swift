@@ -57,8 +57,8 @@ public struct RunReport: Sendable {
         let front = try RunStatus.front(folder: folder, archive: archive)
         let order = try RunStatus.objectiveOrder(folder: folder)
         let spaceText = (try? String(contentsOfFile: folder.spacePath, encoding: .utf8)) ?? ""
-        let space = try? SearchSpace(contentsOf: folder.spacePath)
-        let fitness = space.flatMap { space in try? space.fitnessInline.map { try FitnessFile(yaml: $0, path: space.fitness) } ?? FitnessFile(contentsOf: space.fitness) }
+        let frozen = RunStatus.frozen(folder: folder)
+        let space = frozen?.0
         let candidates = try archive.candidates()
         let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)
         let scores = Dictionary(grouping: try archive.scores(candidate: nil), by: \.candidate)
@@ -67,7 +67,7 @@ public struct RunReport: Sendable {
         for candidate in candidates where candidate.status == .done {
             let values = order.map { name, _ in objectives[candidate.id]?.first { $0.name == name }?.value ?? .nan }
             guard values.allSatisfy(\.isFinite) else { continue }
-            let holdout = space.flatMap { space in fitness.flatMap { Self.holdoutFirst(scores[candidate.id] ?? [], space: space, fitness: $0) } }
+            let holdout = frozen.flatMap { Self.holdoutFirst(scores[candidate.id] ?? [], space: $0.0, fitness: $0.1) }
             points.append(Point(id: candidate.id, seq: candidate.seq, baseline: candidate.baseline, method: Self.method(candidate.recipe),
                                 objectives: values, holdout: holdout, onFront: frontIDs.contains(candidate.id)))
         }

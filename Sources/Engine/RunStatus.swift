@@ -117,9 +117,7 @@ public enum RunStatus {
     /// The run's frozen space and its fitness file (nil when they cannot be read any more, e.g.
     /// a model folder moved: then no comparison is drawn).
     static func frozen(folder: RunFolder) -> (SearchSpace, FitnessFile)? {
-        (try? SearchSpace(contentsOf: folder.spacePath)).flatMap { space in
-            (try? space.fitnessInline.map { try FitnessFile(yaml: $0, path: space.fitness) } ?? FitnessFile(contentsOf: space.fitness)).map { (space, $0) }
-        }
+        (try? SearchSpace(contentsOf: folder.spacePath)).flatMap { space in (try? space.fitnessFile()).map { (space, $0) } }
     }
 
     /// A candidate against a baseline on the holdout split (nil for the baseline itself or

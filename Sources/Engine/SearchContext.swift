@@ -40,8 +40,7 @@ public struct SearchContext: Sendable {
     public init(space: SearchSpace, threadsPerWorker: Int) throws {
         self.space = space
         self.threadsPerWorker = max(1, threadsPerWorker)
-        fitness = try space.fitnessInline.map { text throws(FitnessError) in try FitnessFile(yaml: text, path: space.fitness) }
-            ?? FitnessFile(contentsOf: space.fitness)
+        fitness = try space.fitnessFile()
         try fitness.checkData()
         let weighted = fitness.tasks.filter { $0.weight > 0 }
         if space.objectives.contains(where: { $0.quantity == .accuracy }) && weighted.isEmpty {
@@ -107,5 +106,14 @@ public struct SearchContext: Sendable {
     /// The tasks scored on `split` (command tasks bring their own data and run on calibration only).
     public func tasks(_ split: FitnessFile.Split) -> [FitnessFile.Task] {
         fitness.tasks.filter { $0.file(split) != nil || ($0.kind == .command && split == .calibration) }
+    }
+}
+
+extension SearchSpace {
+    /// The space's fitness file: its inlined text in a run's frozen space (`fitness_inline`),
+    /// else the file it names.
+    public func fitnessFile() throws(FitnessError) -> FitnessFile {
+        if let text = fitnessInline { return try FitnessFile(yaml: text, path: fitness) }
+        return try FitnessFile(contentsOf: fitness)
     }
 }

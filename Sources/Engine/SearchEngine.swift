@@ -208,7 +208,7 @@ public final class SearchEngine {
         }
         // One coordinator per run (RunLock): anything still marked running was left by a dead process.
         _ = try archive.requeueRunning()
-        if try archive.latestCheckpoint() == nil, try archive.candidates().isEmpty { try recordBaselines() }
+        if freshOptimizer, try archive.candidates().isEmpty { try recordBaselines() }
         try restore()
     }
 
@@ -590,9 +590,7 @@ public final class SearchEngine {
     /// the search's candidates is told before every baseline is finished), scored on the holdout
     /// split whether on the front or not, and counted for the best baseline.
     func noteBaseline(id: Int, values: [Double]) {
-        if let first = values.first {
-            bestBaseline = bestBaseline.map { context.space.objectives[0].maximize ? max($0, first) : min($0, first) } ?? first
-        }
+        if let first = values.first { bestBaseline = better(bestBaseline, first) }
         let minimized = ObjectiveValues.minimized(values, space: context.space)
         if !front.objectives.contains(minimized) { _ = front.insert(id, objectives: minimized) }
         queueHoldout(id)
@@ -605,12 +603,12 @@ public final class SearchEngine {
     /// starts as it would without baselines. Called once, before the first proposal; the choice is
     /// logged as an event.
     func warmStart() throws {
-        var choice: (id: Int, value: Double)?
-        for id in 1...baselineCount {
-            guard case .done(let minimized)? = outcomes[id], let value = minimized.first, value.isFinite else { continue }
-            if choice == nil || value < choice!.value { choice = (id, value) }
+        // Ids in order and a strict `<`: the earliest baseline wins a tie.
+        let finished = (1...baselineCount).compactMap { id -> (id: Int, value: Double)? in
+            guard case .done(let minimized)? = outcomes[id], let value = minimized.first, value.isFinite else { return nil }
+            return (id, value)
         }
-        guard let choice, let record = try archive.candidate(id: choice.id) else { return }
+        guard let choice = finished.min(by: { $0.value < $1.value }), let record = try archive.candidate(id: choice.id) else { return }
         let name = record.baseline ?? "#\(choice.id)"
         guard !record.genome.isEmpty, context.space.optimizer.name != .random else {
             let why = record.genome.isEmpty ? "it is not a point of the space" : "random search does not start anywhere"
@@ -641,6 +639,11 @@ public final class SearchEngine {
     /// Keeps `best`, the best value of the first objective seen.
     func noteBest(_ values: [Double]?) {
         guard let first = values?.first else { return }
-        best = best.map { context.space.objectives[0].maximize ? max($0, first) : min($0, first) } ?? first
+        best = better(best, first)
+    }
+
+    /// The better of a best-so-far and a new value of the first objective, in its direction.
+    func better(_ current: Double?, _ value: Double) -> Double {
+        current.map { context.space.objectives[0].maximize ? max($0, value) : min($0, value) } ?? value
     }
 }
