@@ -11,7 +11,7 @@ import Foundation
 /// Every connection sets a busy timeout, so a reader that meets a checkpoint or a writer's lock
 /// waits instead of failing with "database is locked"; the writer puts the file in WAL mode, in
 /// which readers never block the writer and the writer never blocks readers.
-public final class SQLiteDatabase {
+public final class SQLiteDatabase: ArchiveConnection {
     public let path: String
     private var handle: OpaquePointer?
 
@@ -58,16 +58,16 @@ public final class SQLiteDatabase {
 
     /// Runs one statement with `arguments` bound to its `?` parameters, returning every row.
     @discardableResult
-    public func query(_ sql: String, _ arguments: [SQLiteValue] = []) throws(SQLiteError) -> [[SQLiteValue]] {
+    public func query(_ sql: String, _ arguments: [SQLValue] = []) throws(SQLiteError) -> [[SQLValue]] {
         let statement = try prepare(sql)
         try statement.bind(arguments)
-        var rows: [[SQLiteValue]] = []
+        var rows: [[SQLValue]] = []
         while try statement.step() { rows.append(statement.row) }
         return rows
     }
 
     /// The first column of the first row, or nil when there is no row.
-    public func scalar(_ sql: String, _ arguments: [SQLiteValue] = []) throws(SQLiteError) -> SQLiteValue? {
+    public func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws(SQLiteError) -> SQLValue? {
         try query(sql, arguments).first?.first
     }
 
@@ -92,6 +92,8 @@ public final class SQLiteDatabase {
             throw error
         }
     }
+
+    public var beginWrite: String { "BEGIN IMMEDIATE" }
 
     /// `PRAGMA user_version`: the schema version the migrations have reached.
     public var userVersion: Int {
@@ -121,7 +123,7 @@ public final class SQLiteStatement {
     }
 
     /// Resets the statement and binds `arguments` to its parameters, in order.
-    public func bind(_ arguments: [SQLiteValue]) throws(SQLiteError) {
+    public func bind(_ arguments: [SQLValue]) throws(SQLiteError) {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
         let expected = Int(sqlite3_bind_parameter_count(handle))
@@ -154,7 +156,7 @@ public final class SQLiteStatement {
     }
 
     /// The current row's columns.
-    public var row: [SQLiteValue] {
+    public var row: [SQLValue] {
         (0..<sqlite3_column_count(handle)).map { column in
             switch sqlite3_column_type(handle, column) {
             case SQLITE_INTEGER: return .integer(sqlite3_column_int64(handle, column))

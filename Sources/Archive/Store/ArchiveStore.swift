@@ -29,6 +29,8 @@ public protocol ArchiveStore: AnyObject {
     func log(_ event: EventRecord) throws
 
     func latestCheckpoint() throws -> CheckpointRecord?
+    /// Every checkpoint, by asked.
+    func checkpoints() throws -> [CheckpointRecord]
     func candidates() throws -> [CandidateRecord]
     func candidate(id: Int) throws -> CandidateRecord?
     /// The earliest non-duplicate candidate with this recipe hash.

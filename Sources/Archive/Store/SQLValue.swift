@@ -1,5 +1,6 @@
-/// A value bound to or read from a statement, as SQLite stores it (its five storage classes).
-public enum SQLiteValue: Sendable, Equatable, Hashable {
+/// A value bound to or read from a statement: SQLite's five storage classes, which PostgreSQL's
+/// columns of the archive (bigint, double precision, text) map onto.
+public enum SQLValue: Sendable, Equatable, Hashable {
     case null
     case integer(Int64)
     case real(Double)
@@ -29,7 +30,7 @@ public enum SQLiteValue: Sendable, Equatable, Hashable {
     public var isNull: Bool { self == .null }
 }
 
-extension SQLiteValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByFloatLiteral, ExpressibleByNilLiteral {
+extension SQLValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByFloatLiteral, ExpressibleByNilLiteral {
     public init(integerLiteral value: Int) { self = .integer(Int64(value)) }
     public init(stringLiteral value: String) { self = .text(value) }
     public init(floatLiteral value: Double) { self = .real(value) }
