@@ -2,9 +2,11 @@
 # Each installs the system libraries it needs, builds, and runs.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
-.PHONY: deps build demo test tsan bench fuzz fixtures
+.PHONY: deps test-deps build demo test tsan bench fuzz fixtures
 
-APT_PACKAGES := libopenblas-dev libsqlite3-dev
+APT_PACKAGES := libopenblas-dev libsqlite3-dev libpq-dev
+# The PostgreSQL server the archive tests run a throwaway cluster of (tools/postgres_cluster.sh).
+TEST_APT_PACKAGES := postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 LOG := .build/logs
 
@@ -30,10 +32,26 @@ demo: build
 	.build/release/amalgam export runs/small --best
 	.build/release/amalgam report runs/small
 
-# Unit tests (debug build) and integration tests (they drive the release binary built above).
-test: build
+# The test-only packages: installed when missing; when they cannot be, the PostgreSQL tests are
+# skipped, each printing why (AMALGAM_TEST_POSTGRES unset), and everything else runs.
+test-deps: deps
+	@missing=""; for p in $(TEST_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; } || \
+	    echo "warning: could not install$$missing; the PostgreSQL tests will be skipped"; \
+	fi
+
+# Unit tests (debug build) and integration tests (they drive the release binary built above), with
+# a throwaway PostgreSQL cluster for the PostgreSQL store's tests, stopped however the tests end.
+test: build test-deps
 	swift build --build-tests 2>&1 | tee $(LOG)/tests.txt
 	@! grep -E '^/.*(Sources|Tests|Benchmarks)/.*warning:' $(LOG)/tests.txt
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  cluster=$$(mktemp -d /tmp/amalgam-pg.XXXXXX); trap 'tools/postgres_cluster.sh stop '"$$cluster" EXIT; \
+	  url=$$(tools/postgres_cluster.sh start "$$cluster"); export AMALGAM_TEST_POSTGRES=$$url; \
+	  echo "PostgreSQL tests against $$AMALGAM_TEST_POSTGRES"; \
+	else echo "PostgreSQL is not installed: its tests are skipped"; fi; \
 	swift test --skip-build
 
 # ThreadSanitizer (not part of `make test`: a separate instrumented build): the engine, worker

@@ -31,12 +31,17 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CPostgres",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: strict),
         .target(name: "Merging", dependencies: ["Tensors", "CBLAS", "Yams"], swiftSettings: strict),
         .target(name: "Inference", dependencies: ["Tensors", "CBLAS"], swiftSettings: strict),
         .target(name: "Fitness", dependencies: ["Inference", "Tensors", "Yams"], swiftSettings: strict),
         .target(name: "Search", dependencies: ["Merging", "Tensors", "CBLAS", "Yams"], swiftSettings: strict),
-        .target(name: "Archive", dependencies: ["CSQLite"], swiftSettings: strict),
+        .target(name: "Archive", dependencies: ["CSQLite", "CPostgres"], swiftSettings: strict),
         .target(
             name: "Engine",
             dependencies: ["Tensors", "Merging", "Inference", "Fitness", "Search", "Archive"],
