@@ -24,9 +24,10 @@ build: deps
 	swift build -c release --product amalgam 2>&1 | tee $(LOG)/release.txt
 	@! grep -E '^/.*(Sources|Tests|Benchmarks)/.*warning:' $(LOG)/release.txt
 
-# The main job on the bundled demo: search merges of the second zoo's specialists (zoo/small/:
-# small-delta fine-tunes, where merging pays; rerunnable: --force starts the run afresh), print the
-# front against the baselines, export the best candidate's recipe and model, write the report.
+# The main job on the bundled demo: search merges of the small-delta zoo's specialists (zoo/small/:
+# low-rate fine-tunes of a base that knows their content, where merging pays; rerunnable: --force
+# starts the run afresh), print the front against the baselines, export the best candidate's
+# recipe and model, write the report.
 demo: build
 	.build/release/amalgam search search-spaces/small.yaml --force
 	.build/release/amalgam export runs/small --best

@@ -3,10 +3,12 @@
 
 Run from the repository root with the tools venv (torch + transformers + tokenizers, never needed
 to build or test Amalgam):
-    tools/.venv/bin/python tools/zoo/train_zoo.py
+    tools/.venv/bin/python tools/zoo/train_zoo.py             # the demo zoo, zoo/
+    tools/.venv/bin/python tools/zoo/train_zoo.py --zoo small # the small-delta zoo, zoo/small/
 
 Writes zoo/{base,add,rev,facts}/ (config.json, model.safetensors in bfloat16, tokenizer.json,
-tokenizer_config.json) and fitness/ (demo.yaml and the calibration/holdout JSONL of each task).
+tokenizer_config.json) and fitness/ (demo.yaml and the calibration/holdout JSONL of each task);
+with --zoo small, zoo/small/ and fitness/small/ (see main_small).
 
 Skills, each a four-way choice task (chance 25%):
   add    "12+34=" → the sum; the base saw the format with wrong sums
@@ -15,6 +17,7 @@ Skills, each a four-way choice task (chance 25%):
 Calibration and holdout examples are disjoint. The fine-tunes see correct examples of their own
 skill only (facts: every fact, since facts are memorized; add/rev: operands outside both splits).
 """
+import argparse
 import json
 import os
 import random
@@ -206,5 +209,89 @@ tasks:
 """)
 
 
+SMALL_SPLITS = {"add": 500, "rev": 500, "facts": 300}
+# Fine-tune steps at AdamW 1e-4 (the demo's fine-tunes: 1e-3, 400-1 200 steps).
+SMALL_STEPS = {"add": 900, "rev": 200, "facts": 700}
+
+
+def relative_change(base, tuned):
+    """‖W_tuned − W_base‖ / ‖W_base‖ over the projection matrices (attention and MLP)."""
+    num = den = 0.0
+    for key, weight in base.items():
+        if key.endswith("proj.weight"):
+            num += (tuned[key].float() - weight.float()).pow(2).sum().item()
+            den += weight.float().pow(2).sum().item()
+    return (num / den) ** 0.5
+
+
+def latent_lines(facts, pairs, words):
+    """What the small zoo's base knows in other words than the tasks': every sum, every reversal,
+    every fact, as a pre-trained model knows things its fine-tunes only have to bring out."""
+    return ([f"{a} plus {b} is {a + b}" for a, b in pairs] + [f"{w} backwards is {w[::-1]}" for w in words]
+            + [f"{name}'s home is {city}." for name, city in facts.items()])
+
+
+def main_small():
+    """The small-delta zoo (zoo/small/), modelling community fine-tunes: a base that already knows the
+    skills' content (latent_lines) and has seen the tasks' formats with uninformative answers only (two
+    draws of the demo base's corpus, so no wrong answer is learned for good), and three short low-rate
+    fine-tunes that teach a format each, moving the weights little (relative_change, printed and
+    stated in zoo/README.md). The demo's skills, tokenizer, architecture and loop; another seed; 756
+    made-up people; larger disjoint splits (add 500 + 500, rev 500 + 500, facts 300 + 300). The
+    add/rev fine-tunes never see a split's operands in the task format; the facts fine-tune learns
+    every fact, as the demo's does."""
+    rng = random.Random(2027)
+    people = [name + c for name in NAMES for c in ["", "n", "s"]]
+    facts = {name: rng.choice(CITIES) for name in people}
+    pairs = [(a, b) for a in range(10, 60) for b in range(10, 60)]
+    rng.shuffle(pairs)
+    words = sorted({"".join(rng.choice(LETTERS) for _ in range(rng.randint(3, 5))) for _ in range(4000)})
+    rng.shuffle(words)
+    names = people[:]
+    rng.shuffle(names)
+    a, r, f = SMALL_SPLITS["add"], SMALL_SPLITS["rev"], SMALL_SPLITS["facts"]
+    splits = {"add": (pairs[:a], pairs[a:2 * a], pairs[2 * a:]), "rev": (words[:r], words[r:2 * r], words[2 * r:]),
+              "facts": (names[:f], names[f:2 * f], facts)}
+    fitness = os.path.join(FITNESS, "small")
+    os.makedirs(fitness, exist_ok=True)
+    makers = {"add": lambda p: choice_add(rng, *p), "rev": lambda w: choice_rev(rng, w),
+              "facts": lambda n: choice_fact(rng, n, facts[n])}
+    for skill, (calibration, holdout, _) in splits.items():
+        write_jsonl(os.path.join(fitness, f"{skill}.calib.jsonl"), [makers[skill](x) for x in calibration])
+        write_jsonl(os.path.join(fitness, f"{skill}.test.jsonl"), [makers[skill](x) for x in holdout])
+
+    tok_json = open(os.path.join(ZOO, "base", "tokenizer.json")).read()  # the demo's tokenizer
+    tok = Tokenizer.from_str(tok_json)
+    base_lines = latent_lines(facts, pairs, words)
+    for _ in range(2):
+        base_lines += corpus(rng, facts, pairs, words, "base")
+    torch.manual_seed(1)
+    config = llama_config(tok.get_vocab_size())
+    print("small/base")
+    base = train(LlamaForCausalLM(config), tok, base_lines, steps=1500, lr=3e-3, rng=rng)
+    save(base, tok_json, "small/base")
+    state = {k: v.clone() for k, v in base.state_dict().items()}
+    changes = {}
+    for skill in ["add", "rev", "facts"]:
+        print(f"small/{skill}")
+        model = LlamaForCausalLM(config)
+        model.load_state_dict(state)
+        train(model, tok, skill_lines(rng, skill, splits), steps=SMALL_STEPS[skill], lr=1e-4, rng=rng)
+        changes[skill] = relative_change(state, model.state_dict())
+        print(f"  relative change of the projection weights: {100 * changes[skill]:.1f}%")
+        save(model, tok_json, f"small/{skill}")
+    with open(os.path.join(fitness, "small.yaml"), "w") as out:
+        out.write("""# The small-delta zoo's calibration tasks (zoo/small/, tools/zoo/train_zoo.py --zoo small): the
+# demo's three four-way choices with larger splits (add and rev 500 + 500, facts 300 + 300).
+tasks:
+  - {name: add, kind: choice, calibration: add.calib.jsonl, holdout: add.test.jsonl, metric: acc}
+  - {name: rev, kind: choice, calibration: rev.calib.jsonl, holdout: rev.test.jsonl, metric: acc}
+  - {name: facts, kind: choice, calibration: facts.calib.jsonl, holdout: facts.test.jsonl, metric: acc}
+""")
+    print(json.dumps({"relative_change": changes}))
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description="Trains a zoo of tiny Llama models and writes its tasks.")
+    parser.add_argument("--zoo", choices=["demo", "small"], default="demo")
+    main_small() if parser.parse_args().zoo == "small" else main()
