@@ -23,7 +23,7 @@ public enum Exporter {
         let file = folder.spacePath
         let plan = try MergePlan(recipe: try Recipe(yaml: candidate.recipe, file: file), file: file, layouts: ModelFamilies.layout)
         if let refusal = AdapterWriter.refusal(plan) {
-            throw ArchiveError(file: folder.archivePath, "candidate \(candidate.id) cannot be exported as an adapter: \(refusal)")
+            throw ArchiveError(file: folder.spacePath, "candidate \(candidate.id) cannot be exported as an adapter: \(refusal)")
         }
         try AdapterWriter(plan: plan).write(to: path, replacing: true)
         return path
@@ -31,15 +31,15 @@ public enum Exporter {
 
     /// The candidate to export: `id`, or the best finished one by `objective` (default: the first).
     public static func choose(folder: RunFolder, id: Int?, objective: String?) throws -> CandidateRecord {
-        let archive = try SQLiteArchive(path: folder.archivePath, reader: true)
+        let archive = try folder.openArchive(reader: true)
         if let id {
-            guard let candidate = try archive.candidate(id: id) else { throw ArchiveError(file: folder.archivePath, "no candidate \(id)") }
+            guard let candidate = try archive.candidate(id: id) else { throw ArchiveError(file: archive.location, "no candidate \(id)") }
             guard candidate.status == .done || candidate.status == .duplicate, !candidate.recipe.isEmpty else {
-                throw ArchiveError(file: folder.archivePath, "candidate \(id) is \(candidate.status.rawValue); only evaluated candidates can be exported")
+                throw ArchiveError(file: archive.location, "candidate \(id) is \(candidate.status.rawValue); only evaluated candidates can be exported")
             }
             // A duplicate shares its original's result; a pruned one was never scored in full.
             if let original = candidate.duplicateOf, try archive.candidate(id: original)?.status == .pruned {
-                throw ArchiveError(file: folder.archivePath, "candidate \(id) repeats candidate \(original), which racing pruned; only fully scored candidates can be exported")
+                throw ArchiveError(file: archive.location, "candidate \(id) repeats candidate \(original), which racing pruned; only fully scored candidates can be exported")
             }
             return candidate
         }
@@ -53,7 +53,7 @@ public enum Exporter {
             let (x, y) = maximize ? (-a.value, -b.value) : (a.value, b.value)
             return (x, candidates[a.candidate]?.seq ?? 0) < (y, candidates[b.candidate]?.seq ?? 0)
         }
-        guard let best, let candidate = candidates[best.candidate] else { throw ArchiveError(file: folder.archivePath, "no candidate has finished yet") }
+        guard let best, let candidate = candidates[best.candidate] else { throw ArchiveError(file: archive.location, "no candidate has finished yet") }
         return candidate
     }
 

@@ -99,7 +99,7 @@ public enum PairedBootstrap {
     /// The holdout comparison of `candidate` with `baseline` on the space's first objective, from
     /// the archive's per-example holdout values; nil when the first objective is a cost (nothing
     /// to resample), either side lacks its holdout scores, or a task's examples differ in number.
-    public static func holdout(archive: SQLiteArchive, space: SearchSpace, fitness: FitnessFile, candidate: Int, baseline: Int) throws -> Result? {
+    public static func holdout(archive: any ArchiveStore, space: SearchSpace, fitness: FitnessFile, candidate: Int, baseline: Int) throws -> Result? {
         guard let first = space.objectives.first else { return nil }
         let scores = try archive.scores(candidate: candidate).filter { $0.split == .holdout }
         let baselineScores = try archive.scores(candidate: baseline).filter { $0.split == .holdout }

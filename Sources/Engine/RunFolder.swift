@@ -3,7 +3,8 @@ import Foundation
 import Search
 import Tensors
 
-/// A run's folder (DESIGN.md §3): `archive.sqlite`, the frozen `space.yaml`, `exports/`.
+/// A run's folder (DESIGN.md §3): `archive.sqlite`, the frozen `space.yaml`, `exports/`; for a run
+/// archived on a PostgreSQL server, `store.url` names the store instead of `archive.sqlite`.
 ///
 /// The frozen space is the space with every path made absolute and the fitness file inlined
 /// (`fitness_inline`, read back instead of the file), followed by a
@@ -16,15 +17,52 @@ public struct RunFolder: Sendable {
     public let path: String
     public var archivePath: String { path + "/archive.sqlite" }
     public var spacePath: String { path + "/space.yaml" }
+    /// The PostgreSQL store's URL, one line, when the run's archive is on a server.
+    public var storePath: String { path + "/store.url" }
 
     public init(path: String) {
         self.path = URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
+    /// Where a run's archive lives.
+    public enum Store: Sendable, Equatable {
+        case sqlite(path: String)
+        case postgres(PostgresStoreURL)
+
+        /// `postgres://…?run=NAME` (or `postgresql://`); anything else is refused by name.
+        public init(url: String) throws {
+            self = .postgres(try PostgresStoreURL(url))
+        }
+    }
+
+    /// The run's store: the PostgreSQL store `store.url` names, else the folder's SQLite file.
+    public func store() throws -> Store {
+        guard let text = FileManager.default.contents(atPath: storePath) else { return .sqlite(path: archivePath) }
+        return try Store(url: String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// The run's archive: the writer creates and migrates it, a reader requires it.
+    public func openArchive(reader: Bool = false) throws -> any ArchiveStore {
+        switch try store() {
+        case .sqlite(let path): try SQLiteArchive(path: path, reader: reader)
+        case .postgres(let url): try PostgresArchive(url, reader: reader)
+        }
+    }
+
+    /// Whether the run has recorded nothing yet (its search was stopped while starting).
+    public func archiveIsUnstarted() throws -> Bool {
+        switch try store() {
+        case .sqlite(let path): SQLiteArchive.isUnstarted(path: path)
+        case .postgres(let url): try PostgresArchive.isUnstarted(url)
+        }
+    }
+
     /// Makes the folder for a new search; an existing run is refused unless `force` (which starts afresh).
     /// Every input of the space (fitness file and task data, models, tokenizer) is checked first,
     /// so bad input leaves neither a run folder behind nor an earlier run removed by `force`.
-    public static func create(path: String, space: SearchSpace, force: Bool) throws -> RunFolder {
+    /// `store`: a PostgreSQL store (`Store.postgres`) for the archive instead of the folder's SQLite
+    /// file; its run must hold no archive yet unless `force` (which drops it).
+    public static func create(path: String, space: SearchSpace, force: Bool, store: Store? = nil) throws -> RunFolder {
         let folder = RunFolder(path: path)
         let manager = FileManager.default
         let holdsRun = manager.fileExists(atPath: folder.archivePath) || manager.fileExists(atPath: folder.spacePath)
@@ -33,14 +71,20 @@ public struct RunFolder: Sendable {
         }
         _ = try SearchContext(space: space, threadsPerWorker: 1)
         let text = try frozen(space)
+        if case .postgres(let url) = store, !force, try !PostgresArchive.isUnstarted(url) {
+            throw ArchiveError(file: url.description, "already holds run '\(url.run)'; continue it with `amalgam resume`, start afresh with --force, or name another run")
+        }
         if holdsRun {
             _ = try RunLock(runFolder: folder.path)  // refuse to delete a run another process is searching
-            for name in ["archive.sqlite", "archive.sqlite-wal", "archive.sqlite-shm", "space.yaml", "exports"] {
+            if case .postgres(let url) = try? folder.store() { try PostgresArchive.drop(url) }
+            for name in ["archive.sqlite", "archive.sqlite-wal", "archive.sqlite-shm", "space.yaml", "store.url", "exports"] {
                 try? manager.removeItem(atPath: folder.path + "/" + name)
             }
         }
+        if case .postgres(let url) = store { try PostgresArchive.drop(url) }  // force: afresh (nothing to drop otherwise)
         let created = try Disk.makeDirectories(folder.path)
         do {
+            if case .postgres(let url) = store { try Disk.writeAtomically(Array((url.text + "\n").utf8), to: folder.storePath) }
             try Disk.writeAtomically(Array(text.utf8), to: folder.spacePath)
         } catch {
             // A disk too full for the frozen space leaves no run folder behind.

@@ -52,7 +52,7 @@ public struct RunReport: Sendable {
     public var optimizer: String
 
     public static func read(folder: RunFolder) throws -> RunReport {
-        let archive = try SQLiteArchive(path: folder.archivePath, reader: true)
+        let archive = try folder.openArchive(reader: true)
         let status = try RunStatus.read(folder: folder)
         let front = try RunStatus.front(folder: folder, archive: archive)
         let order = try RunStatus.objectiveOrder(folder: folder)

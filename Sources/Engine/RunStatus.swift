@@ -72,11 +72,11 @@ public enum RunStatus {
     /// The status `resume` continues from, or nil when the search was killed after writing
     /// space.yaml but before its archive was set up: nothing was recorded, so resuming starts it.
     public static func readForResume(folder: RunFolder) throws -> Status? {
-        SQLiteArchive.isUnstarted(path: folder.archivePath) ? nil : try read(folder: folder)
+        try folder.archiveIsUnstarted() ? nil : try read(folder: folder)
     }
 
     public static func read(folder: RunFolder) throws -> Status {
-        let archive = try SQLiteArchive(path: folder.archivePath, reader: true)
+        let archive = try folder.openArchive(reader: true)
         let candidates = try archive.candidates()
         let info = try archive.runInfo()
         let finished = candidates.filter(\.status.isFinished)
@@ -122,7 +122,7 @@ public enum RunStatus {
 
     /// A candidate against a baseline on the holdout split (nil for the baseline itself or
     /// before both are scored there).
-    static func compare(archive: SQLiteArchive, frozen: (SearchSpace, FitnessFile), candidate: Int,
+    static func compare(archive: any ArchiveStore, frozen: (SearchSpace, FitnessFile), candidate: Int,
                         baseline: (name: String, id: Int)) throws -> PairedBootstrap.Comparison? {
         guard candidate != baseline.id else { return nil }
         return try PairedBootstrap.holdout(archive: archive, space: frozen.0, fitness: frozen.1, candidate: candidate, baseline: baseline.id)
@@ -133,8 +133,8 @@ public enum RunStatus {
     /// best first by the first objective, with calibration and holdout scores side by side.
     /// `withCosts` plans each member's recipe (opening its models) for its costs; `status`, which
     /// only counts the members and is polled, leaves it out.
-    public static func front(folder: RunFolder, archive given: SQLiteArchive? = nil, withCosts: Bool = true) throws -> [FrontEntry] {
-        let archive = try given ?? SQLiteArchive(path: folder.archivePath, reader: true)
+    public static func front(folder: RunFolder, archive given: (any ArchiveStore)? = nil, withCosts: Bool = true) throws -> [FrontEntry] {
+        let archive = try given ?? folder.openArchive(reader: true)
         let order = try objectiveOrder(folder: folder)
         guard !order.isEmpty else { throw ArchiveError(file: folder.spacePath, "lists no objectives (is it the file `amalgam search` froze?)") }
         let objectives = Dictionary(grouping: try archive.objectives(candidate: nil), by: \.candidate)

@@ -147,7 +147,7 @@ public final class SearchEngine {
     }
 
     let context: SearchContext
-    let archive: SQLiteArchive
+    let archive: any ArchiveStore
     let settings: Settings
     var optimizer: any Optimizer
     let lookAhead: Int
@@ -193,14 +193,14 @@ public final class SearchEngine {
     /// Racing's books: candidates between stages, CMA-ES races, bars, pruned candidates.
     var races = RaceBook()
 
-    public init(context: SearchContext, archive: SQLiteArchive, settings: Settings) throws {
+    public init(context: SearchContext, archive: any ArchiveStore, settings: Settings) throws {
         self.context = context
         self.archive = archive
         self.settings = settings
         let space = context.space
         lookAhead = max(1, SearchOptimizer.population(space, genes: context.codec.genes))
         if let checkpoint = try archive.latestCheckpoint() {
-            optimizer = try SearchOptimizer.decode(checkpoint.state, name: space.optimizer.name, file: archive.path)
+            optimizer = try SearchOptimizer.decode(checkpoint.state, name: space.optimizer.name, file: archive.location)
             told = checkpoint.told
         } else {
             optimizer = try SearchOptimizer.make(space: space, genes: context.codec.genes)
@@ -314,7 +314,7 @@ public final class SearchEngine {
                 // would hide it, so the run ends with the books in the message.
                 let again = nextPhase(after: phase, stopRequested: stop.isCancelled, elapsed: Date().timeIntervalSince(start), inFlight: 0, abandoned: false)
                 guard again != phase else {
-                    throw ArchiveError(file: archive.path, "the search cannot make progress (asked \(asked), told \(told), pending \(pending.count), "
+                    throw ArchiveError(file: archive.location, "the search cannot make progress (asked \(asked), told \(told), pending \(pending.count), "
                                        + "holdout queue \(holdoutQueue.count), started \(started) of \(settings.evaluations)); resume it to continue")
                 }
                 continue
@@ -632,8 +632,8 @@ public final class SearchEngine {
 
     /// A baseline's recipe, read back from the archive (what was recorded is what is scored).
     func baseline(_ id: Int) throws -> GenomeCodec.Candidate {
-        guard let record = try archive.candidate(id: id) else { throw ArchiveError(file: archive.path, "no baseline \(id)") }
-        return GenomeCodec.Candidate(recipe: try Recipe(yaml: record.recipe, file: archive.path), layerCount: context.space.layerCount)
+        guard let record = try archive.candidate(id: id) else { throw ArchiveError(file: archive.location, "no baseline \(id)") }
+        return GenomeCodec.Candidate(recipe: try Recipe(yaml: record.recipe, file: archive.location), layerCount: context.space.layerCount)
     }
 
     /// Keeps `best`, the best value of the first objective seen.

@@ -39,8 +39,8 @@ public enum SearchSession {
         let context = try SearchContext(space: space, threadsPerWorker: layout.threadsPerWorker)
         var resumable = false
         do {
-            let archive = try SQLiteArchive(path: folder.archivePath)
-            if let pages = DiskFault.archivePageLimit { try archive.limitPages(pages) }
+            let archive = try folder.openArchive()
+            if let pages = DiskFault.archivePageLimit, let sqlite = archive as? SQLiteArchive { try sqlite.limitPages(pages) }
             let info = try archive.runInfo()
             if info.isEmpty {
                 try archive.setRunInfo(["seed": "\(space.optimizer.seed)", "optimizer": space.optimizer.name.rawValue,

@@ -32,6 +32,9 @@ extension Amalgam {
         @Option(help: "Optimizer seed (default: the space's).")
         var seed: UInt64?
 
+        @Option(help: ArgumentHelp("Keep the archive on a PostgreSQL server instead of the run folder's SQLite file: postgres://user@host/db?run=NAME (the run folder then holds the frozen space and this URL).", valueName: "url"))
+        var store: String?
+
         @Flag(help: "Start afresh when the run folder already holds a run.")
         var force = false
 
@@ -42,6 +45,9 @@ extension Amalgam {
             if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
             if let evaluations, evaluations < 1 { throw ValidationError("--evaluations must be at least 1") }
             if let time, parseDurationText(time) == nil { throw ValidationError("--time: \"\(time)\" is not a duration such as 90s, 30m or 8h") }
+            if let store {
+                do { _ = try RunFolder.Store(url: store) } catch { throw ValidationError("--store: \(error)") }
+            }
         }
 
         func run() throws {
@@ -59,7 +65,8 @@ extension Amalgam {
             // before its archive records them resumes with these, not the space file's.
             if let evaluations { space.evaluations = evaluations }
             if let time = time.flatMap(parseDurationText) { space.time = time }
-            let folder = try RunFolder.create(path: runFolder ?? "runs/\(space.name)", space: space, force: force)
+            let folder = try RunFolder.create(path: runFolder ?? "runs/\(space.name)", space: space, force: force,
+                                              store: try store.map(RunFolder.Store.init(url:)))
             try SearchReport.runAndReport(folder: folder, space: space, workers: space.workers ?? 1, evaluations: space.evaluations, time: space.time)
         }
     }

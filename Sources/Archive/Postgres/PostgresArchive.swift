@@ -161,6 +161,8 @@ public struct PostgresStoreURL: Sendable, Equatable, CustomStringConvertible {
     public let conninfo: String
     /// The URL without password or `run`, for messages.
     public let description: String
+    /// The URL as the user wrote it (what a run folder's `store.url` keeps).
+    public let text: String
 
     public init(_ text: String) throws {
         guard var components = URLComponents(string: text), let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme) else {
@@ -176,6 +178,7 @@ public struct PostgresStoreURL: Sendable, Equatable, CustomStringConvertible {
         items.remove(at: index)
         components.queryItems = items.isEmpty ? nil : items
         self.run = run
+        self.text = text
         conninfo = components.string ?? text
         description = Self.redacted(components)
     }

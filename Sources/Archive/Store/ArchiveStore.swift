@@ -2,6 +2,9 @@
 /// checkpoints, events. The SQLite store is the one that exists; the protocol is what a PostgreSQL
 /// store for many machines would implement. All writes go through one owner (one writer).
 public protocol ArchiveStore: AnyObject {
+    /// The file or server the store's errors name.
+    var location: String { get }
+
     /// Run metadata (seed, thread layout, space fingerprint…), key by key.
     func setRunInfo(_ info: [String: String]) throws
     func runInfo() throws -> [String: String]

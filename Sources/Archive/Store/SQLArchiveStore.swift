@@ -38,8 +38,6 @@ extension ArchiveConnection {
 public protocol SQLArchiveStore: ArchiveStore {
     associatedtype Connection: ArchiveConnection
     var connection: Connection { get }
-    /// The file or server errors name.
-    var location: String { get }
     /// A write transaction, counted for `AMALGAM_FAILPOINT`.
     @discardableResult func write<T>(_ body: () throws -> T) throws -> T
 }
