@@ -20,6 +20,14 @@ public struct CandidateCosts: Sendable, Equatable, Codable {
     /// the one read off the tensor names): the matrices of the kept layers, and the output head —
     /// a 2-D weight after the layers, or, when there is none (tied embeddings), the embedding
     /// matrix before them used a second time. The embedding lookup itself is not a product.
+    /// Costs as recorded (a remote worker's outcome read back).
+    init(params: Int, layers: Int, density: Double, flops: Int) {
+        self.params = params
+        self.layers = layers
+        self.density = density
+        self.flops = flops
+    }
+
     public init(plan: MergePlan) {
         var params = 0, layerMatrices = 0
         var kept = 0.0, total = 0.0

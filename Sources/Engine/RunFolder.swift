@@ -191,13 +191,19 @@ public struct RunFolder: Sendable {
         guard let text = try? String(contentsOfFile: spacePath, encoding: .utf8) else {
             throw ArchiveError(file: spacePath, "cannot be read; is \(path) a run folder?")
         }
-        let space = try SearchSpace(yaml: text, file: spacePath)
+        return try Self.verifiedSpace(frozen: text, file: spacePath)
+    }
+
+    /// A frozen space's text read back, after checking that no model or task file it names
+    /// changed since the run began (its fingerprints): what `resume` and `amalgam worker` run on.
+    public static func verifiedSpace(frozen text: String, file: String) throws -> SearchSpace {
+        let space = try SearchSpace(yaml: text, file: file)
         let recorded = text.split(separator: "\n").filter { $0.hasPrefix("#   ") }.map { line -> (String, String) in
             let body = line.dropFirst(4)
             let hash = body.prefix(while: { $0 != " " })
             return (String(body.dropFirst(hash.count + 1)), String(hash))
         }
-        let current = Dictionary(try Self.fingerprints(space), uniquingKeysWith: { a, _ in a })
+        let current = Dictionary(try fingerprints(space), uniquingKeysWith: { a, _ in a })
         for (file, hash) in recorded where current[file] != hash {
             throw ArchiveError(file: file, "changed since the run began (fingerprint \(hash), now \(current[file] ?? "missing")); resuming would mix results of different inputs")
         }

@@ -32,6 +32,9 @@ public enum RunStatus {
         public var ratePerHour: Double
         public var etaSeconds: Double?
         public var workers: Int?
+        /// A PostgreSQL run's remote workers: those seen within a lease, and the leases that ran
+        /// out over the run (a worker died or stalled mid-job; its job went back to the queue).
+        public var remote: (liveWorkers: Int, expiredLeases: Int)?
     }
 
     public struct FrontEntry: Sendable {
@@ -107,11 +110,13 @@ public enum RunStatus {
         if let first = bests.first, first.0 == order.first?.0, let baseline = bestBaseline, let frozen = frozen(folder: folder) {
             versus = try compare(archive: archive, frozen: frozen, candidate: first.1, baseline: (name: baseline.name, id: baseline.id))
         }
+        let remote = try (archive as? PostgresArchive).map { (liveWorkers: try $0.liveWorkers(within: RemoteDispatcher.lease), expiredLeases: try $0.expiredLeases()) }
         return Status(evaluations: finished.count, budget: budget, failed: finished.filter { $0.status == .failed }.count,
                       pruned: finished.filter { $0.status == .pruned }.count,
                       running: candidates.filter { $0.status == .running }.count, frontSize: try front(folder: folder, archive: archive, withCosts: false).count,
                       best: bests, bestBaseline: bestBaseline, bestVersusBaseline: versus, baselinesFinished: baselines.filter(\.status.isFinished).count,
-                      baselines: baselines.count, firstObjective: order.first?.0 ?? "", firstMaximized: order.first?.1 ?? true, ratePerHour: rate, etaSeconds: eta, workers: info["workers"].flatMap(Int.init))
+                      baselines: baselines.count, firstObjective: order.first?.0 ?? "", firstMaximized: order.first?.1 ?? true, ratePerHour: rate, etaSeconds: eta, workers: info["workers"].flatMap(Int.init),
+                      remote: remote)
     }
 
     /// The run's frozen space and its fitness file (nil when they cannot be read any more, e.g.

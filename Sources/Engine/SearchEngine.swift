@@ -266,11 +266,11 @@ public final class SearchEngine {
 
     /// Runs until the budget is spent, time runs out, `stop` is cancelled, or the optimizer ends.
     public func run(stop: Cancellation, progress: (Progress) -> Void) throws -> Ending {
-        let pool = WorkerPool(context: context, workers: settings.workers)
+        let pool: any JobDispatcher = try settings.workers == 0 ? RemoteDispatcher(archive: archive) : WorkerPool(context: context, workers: settings.workers)
         defer {
             // Normally nothing is in flight by now; after an error (the archive's disk refused a
             // write) the work in flight can no longer be recorded, so it is abandoned.
-            pool.cancellation.cancel()
+            pool.cancel()
             pool.close()
         }
         let wakeKey = stop.onCancel { pool.wake() }
@@ -294,7 +294,7 @@ public final class SearchEngine {
                                  abandoned: cancelledAt.map { Date().timeIntervalSince($0) >= settings.abandonAfter } ?? false)
             if case .cancelling = next, cancelledAt == nil {
                 cancelledAt = Date()
-                pool.cancellation.cancel()
+                pool.cancel()
             }
             phase = next
             if case .stopped(let ending) = phase {
@@ -323,7 +323,7 @@ public final class SearchEngine {
             if let time = settings.time { wakeAt = min(wakeAt, start.addingTimeInterval(time)) }
             if let cancelledAt { wakeAt = min(wakeAt, cancelledAt.addingTimeInterval(settings.abandonAfter)) }
             let waitStart = Date()
-            let finished = pool.results(until: wakeAt)
+            let finished = try pool.results(until: wakeAt)
             waiting += Date().timeIntervalSince(waitStart)
             for done in finished { try collect(done) }
             if Date().timeIntervalSince(lastProgress) >= 1 {
@@ -380,7 +380,7 @@ public final class SearchEngine {
 
     /// Hands work to idle workers: holdout scoring of new front members first, then (with
     /// `candidates`) pending candidates while the evaluation budget allows.
-    func dispatch(_ pool: WorkerPool, candidates: Bool) throws {
+    func dispatch(_ pool: any JobDispatcher, candidates: Bool) throws {
         while pool.hasIdleWorker {
             // Baselines' calibration before anything: proposals wait for them.
             if candidates, started < settings.evaluations, let id = pending.first, unfinishedBaselines.contains(id), let seq = seqs[id] {
@@ -394,7 +394,7 @@ public final class SearchEngine {
                     try store(id: id, seq: seq, outcome: EvaluationOutcome(error: "baseline recipe: \(error)"))
                     continue
                 }
-                guard let worker = pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .calibration)) else { return }
+                guard let worker = try pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .calibration)) else { return }
                 pending.removeFirst()
                 started += 1
                 try archive.start(candidate: id, worker: worker, now: Date().timeIntervalSince1970)
@@ -406,7 +406,7 @@ public final class SearchEngine {
                 guard let seq = seqs[id], let genome = genomes[seq] else { continue }
                 holdoutScored.insert(id)
                 guard let decoded = seq < 0 ? try? baseline(id) : try context.codec.decode(genome) else { continue }
-                guard pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .holdout)) != nil else { return }
+                guard try pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .holdout)) != nil else { return }
                 holdoutRunning.insert(id)
                 continue
             }
@@ -427,7 +427,7 @@ public final class SearchEngine {
                 try admitRacer(pool, id: id, seq: seq, decoded: decoded)
                 continue
             }
-            guard let worker = pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .calibration)) else { return }
+            guard let worker = try pool.submit(WorkerPool.Job(candidate: id, seq: seq, decoded: decoded, split: .calibration)) else { return }
             try archive.start(candidate: id, worker: worker, now: Date().timeIntervalSince1970)
             running.insert(id)
         }

@@ -18,6 +18,7 @@ public enum SearchSession {
     /// `requested` (named by `origin` in a refusal) when it fits, else the most that fit.
     public static func planWorkers(space: SearchSpace, requested: Int?, origin: String) throws -> (workers: Int, plan: MemoryPlan) {
         let plan = try MemoryPlan(context: SearchContext(space: space, threadsPerWorker: 1))
+        if requested == 0 { return (0, plan) }  // remote workers only: none here to fit
         return (try plan.workers(requested, origin: origin), plan)
     }
 
@@ -32,7 +33,8 @@ public enum SearchSession {
                            stop: Cancellation, progress: (SearchEngine.Progress) -> Void) throws -> (ending: SearchEngine.Ending, statistics: SearchEngine.Statistics) {
         let lock = try RunLock(runFolder: folder.path)
         defer { _ = lock }
-        let layout = threadLayout(workers: workers)
+        // No local workers (0): `amalgam worker` processes run the jobs, from the run's PostgreSQL store.
+        let layout = workers == 0 ? (workers: 0, threadsPerWorker: 1) : threadLayout(workers: workers)
         // OpenBLAS single-threaded; each worker spreads its linear layers over its own threads in
         // fixed slices, so scores do not depend on the layout (DecoderModel.threads).
         BLASThreads.set(1)
@@ -49,6 +51,12 @@ public enum SearchSession {
             }
             resumable = true
             try archive.setRunInfo(["budget": "\(evaluations)"])
+            if archive is PostgresArchive {
+                // What `amalgam worker` processes build their context from (RemoteWorker).
+                let frozen = try String(contentsOfFile: folder.spacePath, encoding: .utf8)
+                try archive.setRunInfo([RemoteWorker.frozenSpaceKey: frozen, RemoteWorker.protocolKey: RemoteWorker.protocolVersion,
+                                        RemoteWorker.coordinatorKey: "running"])
+            }
             try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: info.isEmpty ? "start" : "resume",
                                         message: "workers \(layout.workers) × threads \(layout.threadsPerWorker), budget \(evaluations)"))
             let engine = try SearchEngine(context: context, archive: archive, settings: SearchEngine.Settings(workers: layout.workers, evaluations: evaluations, time: time))
@@ -57,6 +65,8 @@ public enum SearchSession {
             let abandoned = statistics.abandonedEvaluations + statistics.abandonedHoldout > 0
                 ? " (abandoned \(statistics.abandonedEvaluations) evaluations and \(statistics.abandonedHoldout) holdout scorings in flight)" : ""
             try archive.log(EventRecord(time: Date().timeIntervalSince1970, kind: "stop", message: ending.rawValue + abandoned))
+            // Its workers end once the queue is empty (a coordinator killed leaves "running": they wait for `resume`).
+            if archive is PostgresArchive { try archive.setRunInfo([RemoteWorker.coordinatorKey: "stopped"]) }
             return (ending, statistics)
         } catch let error as SQLiteError where error.isDiskFailure {
             ChildProcess.killAll()

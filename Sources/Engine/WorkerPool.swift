@@ -3,6 +3,26 @@ import Foundation
 import Search
 import Tensors
 
+/// Where the coordinator sends jobs and gets their outcomes back: this process's `WorkerPool`, or
+/// `amalgam worker` processes pulling from a PostgreSQL store (`RemoteDispatcher`). The engine
+/// does the same with either, so the archive is the same whoever ran the jobs (DESIGN.md §4).
+protocol JobDispatcher: AnyObject, Sendable {
+    /// Whether a job handed over now would start (soon): a worker is idle.
+    var hasIdleWorker: Bool { get }
+    /// Takes `job` and returns the worker it went to; nil (and the job not taken) when none is idle.
+    func submit(_ job: WorkerPool.Job) throws -> Int?
+    /// Jobs handed out and not yet collected.
+    var inFlight: Int { get }
+    /// The finished jobs, blocking until there is one, `wake` is called, or `deadline` passes.
+    func results(until deadline: Date) throws -> [WorkerPool.Done]
+    /// Makes a pending or the next `results` call return at once (a stop request arrived).
+    func wake()
+    /// Abandons every job in flight: they come back cancelled (or, remote, are dropped).
+    func cancel()
+    /// Lets the workers end.
+    func close()
+}
+
 /// A Dispatch pool of workers (DESIGN.md §4): each worker runs on its own serial queue with its
 /// own `Workbench` (arena allocated once, reused) and a slot the coordinator hands it one job
 /// through; outcomes go back to the one coordinator, which alone touches the archive and the
@@ -10,7 +30,7 @@ import Tensors
 ///
 /// `@unchecked Sendable`: every mutable field (`slots`, `done`, `woken`, `closed`) is read and
 /// written only with `condition` locked; `cancellation` is itself `Sendable`.
-final class WorkerPool: @unchecked Sendable {
+final class WorkerPool: JobDispatcher, @unchecked Sendable {
     struct Job: Sendable {
         let candidate: Int
         let seq: Int
@@ -105,6 +125,8 @@ final class WorkerPool: @unchecked Sendable {
         done.removeAll()
         return ready
     }
+
+    func cancel() { cancellation.cancel() }
 
     /// Makes a pending or the next `results` call return at once (a stop request arrived).
     func wake() {

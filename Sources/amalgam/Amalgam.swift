@@ -10,6 +10,6 @@ struct Amalgam: ParsableCommand {
             recipes with an evolutionary optimizer and keeps every result in an archive.
             """,
         version: "0.1.0",
-        subcommands: [Inspect.self, Merge.self, Tokenize.self, Eval.self, Init.self, Search.self, Resume.self, Status.self, Front.self, Export.self, Report.self]
+        subcommands: [Inspect.self, Merge.self, Tokenize.self, Eval.self, Init.self, Search.self, Resume.self, Worker.self, Status.self, Front.self, Export.self, Report.self]
     )
 }

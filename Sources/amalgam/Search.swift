@@ -20,7 +20,7 @@ extension Amalgam {
         @Option(name: .customLong("run"), help: ArgumentHelp("The run folder (default: runs/NAME, NAME from the space).", valueName: "folder"), completion: .directory)
         var runFolder: String?
 
-        @Option(help: "Parallel workers (default: the space's `workers`, else as many as memory holds, at most one per core).")
+        @Option(help: "Parallel workers (default: the space's `workers`, else as many as memory holds, at most one per core); 0 with --store: none here, `amalgam worker` processes run the jobs.")
         var workers: Int?
 
         @Option(help: "Evaluations to run (default: the space's budget).")
@@ -42,7 +42,9 @@ extension Amalgam {
         var dryRun = false
 
         func validate() throws {
-            if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+            if let workers, workers < (store == nil ? 1 : 0) {
+                throw ValidationError(store == nil ? "--workers must be at least 1 (0, remote workers only, needs --store)" : "--workers must be at least 0")
+            }
             if let evaluations, evaluations < 1 { throw ValidationError("--evaluations must be at least 1") }
             if let time, parseDurationText(time) == nil { throw ValidationError("--time: \"\(time)\" is not a duration such as 90s, 30m or 8h") }
             if let store {
@@ -54,6 +56,9 @@ extension Amalgam {
             var space = try SearchSpace(contentsOf: self.space)
             if let seed { space.optimizer.seed = seed }
             if let workers { space.workers = workers }
+            if space.workers == 0 && store == nil {
+                throw ValidationError("\(self.space): workers 0 (remote workers only) needs --store postgres://…?run=NAME")
+            }
             let origin = workers.map { "--workers \($0)" } ?? space.workers.map { "\(self.space): workers \($0)" } ?? "\(self.space)"
             if dryRun {
                 try SearchReport.dryRun(space, origin: origin)
@@ -86,10 +91,11 @@ extension Amalgam {
         @Option(help: "Wall-time budget for this session such as 90m or 8h.")
         var time: String?
 
-        @Option(help: "Parallel workers (default: the run's; a different count keeps candidates but may change scores within rounding).")
+        @Option(help: "Parallel workers (default: the run's; a different count keeps candidates but may change scores within rounding); 0 on a PostgreSQL store: `amalgam worker` processes only.")
         var workers: Int?
 
         func validate() throws {
+            if let workers, workers < 0 { throw ValidationError("--workers must be at least 0") }
             if let evaluations, evaluations < 1 { throw ValidationError("--evaluations must be at least 1") }
             if let time, parseDurationText(time) == nil { throw ValidationError("--time: \"\(time)\" is not a duration such as 90s, 30m or 8h") }
         }

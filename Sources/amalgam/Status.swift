@@ -55,6 +55,7 @@ extension Amalgam {
                     "best_baseline": status.bestBaseline.map { .object(JSONObject(["name": .string($0.name), "id": .number(JSONNumber($0.id)), "value": .number(JSONNumber($0.value))])) } ?? .null,
                     "baselines": .number(JSONNumber(status.baselines)), "baselines_finished": .number(JSONNumber(status.baselinesFinished)),
                     "rate_per_hour": .number(JSONNumber(status.ratePerHour)), "eta_s": status.etaSeconds.map { .number(JSONNumber($0)) } ?? .null,
+                    "remote_workers": status.remote.map { .object(JSONObject(["live": .number(JSONNumber($0.liveWorkers)), "leases_expired": .number(JSONNumber($0.expiredLeases))])) } ?? .null,
                 ])
                 print(JSONValue.object(object).serialized())
                 return
@@ -62,6 +63,7 @@ extension Amalgam {
             print("evaluations \(status.evaluations)/\(status.budget.map(String.init) ?? "?"), failed \(status.failed)\(status.pruned > 0 ? ", pruned \(status.pruned)" : ""), running \(status.running), front \(status.frontSize)")
             for entry in status.best { print("best \(entry.objective): #\(entry.id) \(Format.fixed(entry.value, digits: 4))") }
             if let line = SearchReport.baselineLine(status) { print(line) }
+            if let remote = status.remote { print("remote workers: \(remote.liveWorkers) live, \(remote.expiredLeases) leases expired (their jobs went back to the queue)") }
             if status.baselines > status.baselinesFinished { print("baselines: \(status.baselinesFinished) of \(status.baselines) scored (the search starts after them)") }
             print("rate \(Format.fixed(status.ratePerHour, digits: 1))/h" + (status.etaSeconds.map { ", ETA " + Format.fixed($0, digits: 0) + " s" } ?? ""))
         }

@@ -6,7 +6,7 @@ import Testing
 @Suite struct HelpSnapshotTests {
     static let snapshots = CLI.repository + "/Tests/AmalgamCLITests/Snapshots"
 
-    @Test(arguments: [["--help"], ["inspect", "--help"], ["merge", "--help"], ["tokenize", "--help"], ["eval", "--help"], ["init", "--help"], ["search", "--help"], ["resume", "--help"], ["status", "--help"], ["front", "--help"], ["export", "--help"], ["report", "--help"]])
+    @Test(arguments: [["--help"], ["inspect", "--help"], ["merge", "--help"], ["tokenize", "--help"], ["eval", "--help"], ["init", "--help"], ["search", "--help"], ["resume", "--help"], ["worker", "--help"], ["status", "--help"], ["front", "--help"], ["export", "--help"], ["report", "--help"]])
     func helpMatchesSnapshot(arguments: [String]) throws {
         let result = try CLI.run(arguments)
         #expect(result.status == 0)

@@ -36,6 +36,19 @@ struct PostgresSearchTests {
         try PostgresArchive(PostgresStoreURL(store), reader: true).dump()
     }
 
+    /// A dump without its `run` lines, which record the layout (workers, threads): what a run with
+    /// remote workers shares with a local one.
+    func results(_ dump: String) -> String {
+        dump.split(separator: "\n").filter { !$0.hasPrefix("run\t") }.joined(separator: "\n")
+    }
+
+    /// The first line where two dumps differ, for a failure message.
+    func difference(_ a: String, _ b: String) -> String {
+        let x = a.split(separator: "\n"), y = b.split(separator: "\n")
+        guard let index = Array(zip(x, y)).firstIndex(where: { $0.0 != $0.1 }) else { return "lengths \(x.count) and \(y.count)" }
+        return "line \(index): \(x[index].prefix(300))\n  vs \(y[index].prefix(300))"
+    }
+
     @Test func aPostgresRunEqualsTheSQLiteRunAndResumesAfterCrashes() throws {
         let runs = try Runs()
         let sqlite = runs.path + "/sqlite"
@@ -82,5 +95,91 @@ struct PostgresSearchTests {
         #expect(forced.status == 0, "\(forced.stderr)")
         let bad = try search(runs.path + "/c", store: "postgres://nowhere/db", evaluations: 8)
         #expect(bad.status == 64 && bad.stderr.contains("--store: ") && bad.stderr.contains("add ?run=NAME"), "\(bad.stderr)")
+    }
+
+    func worker(_ store: String, name: String, environment: [String: String] = [:], idle: String = "60s") throws -> CLI.Launched {
+        try CLI.start(["worker", "--store", store, "--threads", "1", "--name", name, "--exit-when-idle", idle], environment: environment)
+    }
+
+    /// Waits (at most `seconds`) until `condition` holds, polling every 100 ms.
+    func eventually(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) throws {
+        let end = Date().addingTimeInterval(seconds)
+        while try !condition() {
+            guard Date() < end else { throw CLI.DeadlineExceeded(arguments: [what], seconds: seconds, lastOutput: "") }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
+    /// DESIGN.md §6: one coordinator with no local workers and three `amalgam worker` processes give
+    /// the single-process SQLite run's archive; so do a worker killed (SIGKILL) mid-job, whose lease
+    /// runs out and whose job another worker runs (seen in `status`), and a coordinator killed and
+    /// resumed while the workers go on. `status --json` and `front --json`, polled every 100 ms
+    /// during the run, never fail; a second coordinator and a worker whose files differ are refused.
+    @Test func remoteWorkersGiveTheSingleProcessArchiveThroughKills() throws {
+        let runs = try Runs()
+        let sqlite = runs.path + "/sqlite"
+        #expect(try search(sqlite, store: nil).status == 0)
+        let reference = try SQLiteArchive(path: sqlite + "/archive.sqlite", reader: true).dump()
+
+        // Three workers, one of which hangs holding its third job until it is killed.
+        let store = try runs.store("remote")
+        let run = runs.path + "/remote"
+        let coordinator = try CLI.start(["search", "search-spaces/demo.yaml", "--run", run, "--evaluations", "40", "--workers", "0", "--store", store])
+        var workers = [try worker(store, name: "w1", environment: ["AMALGAM_WORKER_HOLD": "3"]), try worker(store, name: "w2"), try worker(store, name: "w3")]
+        var polls = 0
+        try eventually(120, "w1 holding a job") {
+            if FileManager.default.fileExists(atPath: run + "/space.yaml") {
+                // Readers during the run: never an error.
+                for command in ["status", "front"] {
+                    let read = try CLI.run([command, run, "--json"])
+                    #expect(read.status == 0 || read.stderr.contains("holds no archive yet"), "\(command): \(read.stderr)")
+                }
+                polls += 1
+            }
+            return workers[0].stderr.contains("holding job")
+        }
+        workers[0].signal(SIGKILL)
+        #expect(workers[0].ended(within: 30))
+        workers.append(try worker(store, name: "w4"))
+        let finished = try coordinator.wait(deadline: 300)
+        #expect(finished.status == 0, "\(finished.stderr)")
+        for worker in workers.dropFirst() { #expect(try worker.wait(deadline: 60).status == 0, "\(worker.lastOutput)") }
+        let remoteDump = results(try dump(store: store))
+        #expect(remoteDump == results(reference), "\(difference(remoteDump, results(reference)))")
+        let status = try CLI.run(["status", run, "--json"])
+        #expect(status.stdout.contains("\"leases_expired\":1"), "\(status.stdout)")
+        #expect(polls > 0)
+
+        // The coordinator killed mid-run and resumed, the workers going on meanwhile.
+        let killedStore = try runs.store("killed")
+        let killed = runs.path + "/killed"
+        let first = try CLI.start(["search", "search-spaces/demo.yaml", "--run", killed, "--evaluations", "40", "--workers", "0", "--store", killedStore])
+        let steady = [try worker(killedStore, name: "k1", idle: "60s"), try worker(killedStore, name: "k2", idle: "60s")]
+        try eventually(120, "15 evaluations") {
+            let read = try CLI.run(["status", killed, "--json"])
+            return read.stdout.range(of: #""evaluations":(1[5-9]|[2-9][0-9])"#, options: .regularExpression) != nil
+        }
+        // A copy of the run folder elsewhere cannot coordinate the same run meanwhile.
+        let copy = runs.path + "/copy"
+        try FileManager.default.copyItem(atPath: killed, toPath: copy)
+        try? FileManager.default.removeItem(atPath: copy + "/archive.lock")
+        let second = try CLI.run(["resume", copy])
+        #expect(second.status == 1 && second.stderr.contains("already has a coordinator"), "\(second.stderr)")
+        first.signal(SIGKILL)
+        #expect(first.ended(within: 30))
+        let resumed = try CLI.run(["resume", killed], deadline: 300)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        for worker in steady { #expect(try worker.wait(deadline: 90).status == 0, "\(worker.lastOutput)") }
+        let killedDump = results(try dump(store: killedStore))
+        #expect(killedDump == results(reference), "\(difference(killedDump, results(reference)))")
+
+        // A worker whose model files differ from the run's is refused before any job.
+        let zoo = runs.path + "/zoo"
+        try FileManager.default.createDirectory(atPath: zoo, withIntermediateDirectories: true)
+        for model in ["base", "add", "rev", "facts"] { try FileManager.default.copyItem(atPath: CLI.repository + "/zoo/" + model, toPath: zoo + "/" + model) }
+        let config = zoo + "/add/config.json"
+        try (try String(contentsOfFile: config, encoding: .utf8) + " ").write(toFile: config, atomically: true, encoding: .utf8)
+        let refused = try CLI.run(["worker", "--store", store, "--exit-when-idle", "1s", "--path-map", CLI.repository + "/zoo/=" + zoo + "/"])
+        #expect(refused.status == 1 && refused.stderr.contains("add") && refused.stderr.contains("changed since the run began"), "\(refused.stderr)")
     }
 }

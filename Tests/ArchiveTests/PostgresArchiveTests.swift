@@ -138,7 +138,7 @@ extension ScoreRecord {
     func migratesOnceAndRefusesANewerSchemaOrAMissingRun() throws {
         let run = try TestPostgres.Run()
         #expect(try PostgresArchive.isUnstarted(run.store))
-        #expect { try PostgresArchive(run.store, reader: true) } throws: { "\($0)".contains("holds no archive for run") }
+        #expect { try PostgresArchive(run.store, reader: true) } throws: { "\($0)".contains("holds no archive yet for run") }
         do {
             let archive = try PostgresArchive(run.store)
             try archive.setRunInfo(["seed": "1"])

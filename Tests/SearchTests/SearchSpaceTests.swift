@@ -62,7 +62,7 @@ import Testing
         ("budget: {evaluations: 0}\n", "budget.evaluations", "≥ 1"),
         ("layers: {drop: maybe}\n", "layers.drop", "true or false"),
         ("layer_granularity: 9\n", "layer_granularity", "more than the model's 4 layers"),
-        ("workers: 0\n", "workers", "≥ 1"),
+        ("workers: -1\n", "workers", "≥ 0"),
         ("smooth: yes please\n", "smooth", "true or false"),
         ("smooth: true\n", "smooth", "at least two layer groups"),
         ("smooth: true\nlayer_granularity: 2\nlayers: {drop: true}\n", "smooth", "layers: {drop: true}"),

@@ -2,7 +2,7 @@ import Foundation
 
 extension ArchiveStore {
     /// Every table's rows in a stable order, without the columns that legitimately differ between
-    /// two runs of the same search (times, worker, events): what the determinism contract compares
+    /// two runs of the same search (times, worker, events, remote workers' transport): what the determinism contract compares
     /// (DESIGN.md §4). Built from the store's records, so an SQLite and a PostgreSQL archive of the
     /// same search dump the same text. Doubles print as their bit patterns (NaN as `NaN`, which
     /// SQLite keeps as NULL), text with newlines escaped, absent values as `NULL`.
@@ -16,7 +16,9 @@ extension ArchiveStore {
         }
         func text(_ value: String?) -> String? { value?.replacingOccurrences(of: "\n", with: "\\n") }
 
-        for (key, value) in try runInfo().sorted(by: { $0.key < $1.key }) where !["created", "started"].contains(key) {
+        // Left out too: what a PostgreSQL coordinator writes for its remote workers (the frozen space
+        // the worker protocol, the coordinator's state), which is transport, not a result.
+        for (key, value) in try runInfo().sorted(by: { $0.key < $1.key }) where !["created", "started", "frozen_space", "worker_protocol", "coordinator"].contains(key) {
             add("run", [text(key), text(value)])
         }
         let candidates = try candidates()

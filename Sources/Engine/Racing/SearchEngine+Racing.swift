@@ -84,7 +84,7 @@ extension SearchEngine {
 
     /// A pending candidate starts racing: its first stage (or, on resume, the one it reached) goes
     /// to a worker at once unless it waits for its race's decision.
-    func admitRacer(_ pool: WorkerPool, id: Int, seq: Int, decoded: GenomeCodec.Candidate) throws {
+    func admitRacer(_ pool: any JobDispatcher, id: Int, seq: Int, decoded: GenomeCodec.Candidate) throws {
         var racer = races.racers[id] ?? RaceBook.Racer(id: id, seq: seq)
         racer.admitted = true
         races.racers[id] = racer
@@ -92,16 +92,16 @@ extension SearchEngine {
     }
 
     /// Hands the next stage of the first racer (by seq) that can go on to a worker; false when none can.
-    func continueRacer(_ pool: WorkerPool) throws -> Bool {
+    func continueRacer(_ pool: any JobDispatcher) throws -> Bool {
         guard let racer = races.racers.values.filter({ canContinue($0) }).min(by: { $0.seq < $1.seq }),
               let genome = genomes[racer.seq] else { return false }
         return try submitStage(pool, id: racer.id, decoded: try context.codec.decode(genome))
     }
 
-    func submitStage(_ pool: WorkerPool, id: Int, decoded: GenomeCodec.Candidate) throws -> Bool {
+    func submitStage(_ pool: any JobDispatcher, id: Int, decoded: GenomeCodec.Candidate) throws -> Bool {
         guard let schedule = context.racing, var racer = races.racers[id] else { return false }
         let job = WorkerPool.Job(candidate: id, seq: racer.seq, decoded: decoded, split: .calibration, slice: schedule.slice(racer.history.count))
-        guard let worker = pool.submit(job) else { return false }
+        guard let worker = try pool.submit(job) else { return false }
         if !running.contains(id) {
             try archive.start(candidate: id, worker: worker, now: Date().timeIntervalSince1970)
             running.insert(id)

@@ -377,7 +377,8 @@ public struct SearchSpace: Sendable, Equatable {
         }
         self.evaluations = evaluations
         self.time = time
-        workers = try root["workers"].map { node throws(SearchSpaceError) in try integer(node, "workers", minimum: 1) }
+        // 0: no local workers, `amalgam worker` processes run the jobs (a PostgreSQL store's run).
+        workers = try root["workers"].map { node throws(SearchSpaceError) in try integer(node, "workers", minimum: 0) }
         if let node = root["arena"] {
             guard let text = node.string, let setting = ArenaSetting(rawValue: text) else {
                 throw fail("arena", "\"\(node.string ?? "?")\" is not an arena dtype (expected \(ArenaSetting.allCases.map(\.rawValue).joined(separator: ", ")))")

@@ -1,0 +1,154 @@
+import Archive
+import Fitness
+import Foundation
+import Search
+import Tensors
+
+/// The coordinator's end of remote workers (`search|resume --workers 0` on a PostgreSQL store):
+/// jobs go to the store's queue (`PostgresJobQueue.swift`), `amalgam worker` processes on any
+/// machine claim and run them, and their outcomes come back through the store to the same engine
+/// code a local `WorkerPool` feeds, so the archive does not depend on who ran what (DESIGN.md §4).
+///
+/// As many jobs are queued as workers are alive (seen within a lease; at least one, so work waits
+/// for the first worker to come). `results` polls the store every 50 ms and puts the jobs whose
+/// lease ran out back in the queue.
+///
+/// `@unchecked Sendable`: only `wake()` is called from another thread (a stop request), and it
+/// touches `woken` alone, under `lock`; everything else runs on the coordinator's thread.
+final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
+    /// Seconds a claim holds without a heartbeat; workers renew every third of it.
+    static let lease = 10.0
+    static let poll = 0.05
+
+    let archive: PostgresArchive
+    let session: Int
+    private var inFlightJobs: [Int: WorkerPool.Job] = [:]
+    private var cancelled = false
+    private let lock = NSLock()
+    private var woken = false
+
+    init(archive: any ArchiveStore) throws {
+        guard let archive = archive as? PostgresArchive else {
+            throw ArchiveError(file: archive.location, "--workers 0 (remote workers only) needs a PostgreSQL store: search with --store postgres://…?run=NAME")
+        }
+        self.archive = archive
+        try archive.lockCoordinator()
+        session = try archive.beginSession()
+    }
+
+    var hasIdleWorker: Bool {
+        guard !cancelled else { return false }
+        let live = (try? archive.liveWorkers(within: Self.lease)) ?? 0
+        return inFlightJobs.count < max(1, live)
+    }
+
+    func submit(_ job: WorkerPool.Job) throws -> Int? {
+        guard hasIdleWorker else { return nil }
+        let id = try archive.enqueue(session: session, candidate: job.candidate, split: ScoreSplit(rawValue: job.split.rawValue) ?? .calibration,
+                                     slice: job.slice.map(RemoteJobCodec.encode))
+        inFlightJobs[id] = job
+        return 0
+    }
+
+    var inFlight: Int { inFlightJobs.count }
+
+    func results(until deadline: Date) throws -> [WorkerPool.Done] {
+        if cancelled {
+            // Dropped in the store: a worker still running one finds it gone and records nothing.
+            let dropped = try archive.dropUnfinished(session: session)
+            var done: [WorkerPool.Done] = []
+            for id in dropped.sorted() {
+                if let job = inFlightJobs.removeValue(forKey: id) { done.append(WorkerPool.Done(job: job, worker: 0, outcome: EvaluationOutcome(cancelled: true))) }
+            }
+            return done + (try collect())
+        }
+        while true {
+            try archive.expireLeases()
+            let done = try collect()
+            let wake = lock.withLock { () -> Bool in
+                defer { woken = false }
+                return woken
+            }
+            if !done.isEmpty || wake || inFlightJobs.isEmpty || Date() >= deadline { return done }
+            Thread.sleep(forTimeInterval: min(Self.poll, max(0, deadline.timeIntervalSinceNow)))
+        }
+    }
+
+    private func collect() throws -> [WorkerPool.Done] {
+        try archive.collectFinished(session: session).compactMap { record in
+            guard let job = inFlightJobs.removeValue(forKey: record.id) else { return nil }
+            let outcome = (try? RemoteJobCodec.decodeOutcome(record.outcome ?? ""))
+                ?? EvaluationOutcome(error: "worker \(record.worker ?? "?") returned an outcome that does not read back")
+            return WorkerPool.Done(job: job, worker: 0, outcome: outcome)
+        }
+    }
+
+    func wake() {
+        lock.withLock { woken = true }
+    }
+
+    func cancel() { cancelled = true }
+
+    func close() {}
+}
+
+/// Jobs' slices and outcomes as JSON text for the store, exactly (doubles print in Swift's
+/// shortest round-trip form; non-finite ones as Python's literals, which the parser reads back).
+enum RemoteJobCodec {
+    static func encode(_ slice: RacingSchedule.Slice) -> String {
+        var rows = JSONObject()
+        for (task, indices) in slice.rows.sorted(by: { $0.key < $1.key }) { rows[task] = .array(indices.map { .number(JSONNumber($0)) }) }
+        return JSONValue.object(JSONObject(["stage": .number(JSONNumber(slice.stage)), "rows": .object(rows), "last": .bool(slice.isLast)])).serialized()
+    }
+
+    static func decodeSlice(_ text: String) throws -> RacingSchedule.Slice {
+        let value = try JSONParser().parse(Array(text.utf8))
+        guard let object = value.object, let stage = object["stage"]?.number?.int, case .bool(let last)? = object["last"], let rows = object["rows"]?.object else {
+            throw ArchiveError(file: "job", "a racing slice that does not read back")
+        }
+        var table: [String: [Int]] = [:]
+        for member in rows.members {
+            guard case .array(let items) = member.value else { throw ArchiveError(file: "job", "a racing slice that does not read back") }
+            table[member.key] = items.compactMap { $0.number?.int }
+        }
+        return RacingSchedule.Slice(stage: stage, rows: table, isLast: last)
+    }
+
+    static func encode(_ outcome: EvaluationOutcome) -> String {
+        func number(_ value: Double) -> JSONValue { .number(JSONNumber(value)) }
+        let scores: [JSONValue] = outcome.scores.map { score in
+            .object(JSONObject(["task": .string(score.task), "split": .string(score.split.rawValue), "metric": .string(score.metric),
+                                "value": number(score.value), "stderr": score.stderr.map(number) ?? .null, "n": .number(JSONNumber(score.n)),
+                                "samples": .array(score.samples)]))
+        }
+        var object = JSONObject(["scores": .array(scores), "error": outcome.error.map(JSONValue.string) ?? .null,
+                                 "seconds": number(outcome.seconds), "merge_seconds": number(outcome.mergeSeconds)])
+        if let costs = outcome.costs {
+            object["costs"] = .object(JSONObject(["params": .number(JSONNumber(costs.params)), "layers": .number(JSONNumber(costs.layers)),
+                                                  "density": number(costs.density), "flops": .number(JSONNumber(costs.flops))]))
+        }
+        return JSONValue.object(object).serialized()
+    }
+
+    static func decodeOutcome(_ text: String) throws -> EvaluationOutcome {
+        let bad = ArchiveError(file: "job", "an outcome that does not read back")
+        let value = try JSONParser(allowNonFinite: true).parse(Array(text.utf8))
+        guard let object = value.object, case .array(let scores)? = object["scores"] else { throw bad }
+        var outcome = EvaluationOutcome()
+        outcome.scores = try scores.map { item in
+            guard let score = item.object, let task = score["task"]?.string, let split = score["split"]?.string.flatMap(FitnessFile.Split.init(rawValue:)),
+                  let metric = score["metric"]?.string, let value = score["value"]?.number?.double, let n = score["n"]?.number?.int,
+                  case .array(let samples)? = score["samples"] else { throw bad }
+            return TaskScore(task: task, split: split, metric: metric, value: value, stderr: score["stderr"]?.number?.double, n: n, samples: samples)
+        }
+        outcome.error = object["error"]?.string
+        outcome.seconds = object["seconds"]?.number?.double ?? 0
+        outcome.mergeSeconds = object["merge_seconds"]?.number?.double ?? 0
+        if let costs = object["costs"]?.object {
+            guard let params = costs["params"]?.number?.int, let layers = costs["layers"]?.number?.int, let density = costs["density"]?.number?.double,
+                  let flops = costs["flops"]?.number?.int else { throw bad }
+            outcome.costs = CandidateCosts(params: params, layers: layers, density: density, flops: flops)
+        }
+        return outcome
+    }
+}
