@@ -27,6 +27,12 @@ struct SearchBenchmark: ParsableCommand {
     @Flag(help: "Only the timing run.")
     var skipComparison = false
 
+    @Option(help: ArgumentHelp("Also time the search with its archive on this PostgreSQL database (postgres://…, no run: each timing run gets its own) and `amalgam worker` processes.", valueName: "url"))
+    var store: String?
+
+    @Option(name: .customLong("remote-workers"), help: "With --store: the counts of worker processes to time, one run each (comma-separated).")
+    var remoteWorkers = "1,2,3"
+
     func run() throws {
         let space = try SearchSpace(contentsOf: self.space)
         let scratch = NSTemporaryDirectory() + "amalgam-bench-search-\(ProcessInfo.processInfo.processIdentifier)"
@@ -41,6 +47,9 @@ struct SearchBenchmark: ParsableCommand {
             ("wall_s", .double(stats.wall)), ("idle_share", .double(stats.idleShare, digits: 4)), ("overhead_share", .double(stats.overheadShare, digits: 4)),
             ("idle_target_met", .bool(stats.idleShare < 0.10)), ("overhead_target_met", .bool(stats.overheadShare < 0.02)),
         ]
+        if let store {
+            summary += try remoteTimings(space, store: store, scratch: scratch, local: stats)
+        }
         if !skipComparison {
             let context = try SearchContext(space: space, threadsPerWorker: ProcessInfo.processInfo.activeProcessorCount)
             var searched: [Double] = [], random: [Double] = [], baselines: [Double] = [], equal: [Double] = [], leads: [Double] = [], shares: [Double] = []
@@ -76,6 +85,50 @@ struct SearchBenchmark: ParsableCommand {
         var object = JSONObject()
         for (key, value) in summary { object[key] = value }
         print(JSONValue.object(object).serialized())
+    }
+
+    /// The same search with its archive on PostgreSQL: the coordinator in this process with no
+    /// local workers, `amalgam worker` processes (one thread each) running the jobs. Idle share
+    /// over the workers' processes, coordinator share and candidates per hour, against the SQLite
+    /// single-process run (`local`).
+    func remoteTimings(_ space: SearchSpace, store: String, scratch: String, local: SearchEngine.Statistics) throws -> [(String, JSONValue)] {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("amalgam").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw ValidationError("--store needs the amalgam binary next to amalgam-bench (\(binary)): swift build -c release") }
+        let counts = remoteWorkers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
+        let localRate = Double(space.evaluations) / local.wall * 3600
+        print("PostgreSQL store, coordinator with --workers 0 and amalgam worker processes (1 thread each; this machine has \(ProcessInfo.processInfo.activeProcessorCount) cores):")
+        print("  SQLite, \(local.workers) in-process workers: \(String(format: "%.0f", localRate))/h, idle \(percent(local.idleShare)), coordinator \(percent(local.overheadShare))")
+        var rows: [JSONValue] = []
+        for count in counts {
+            let run = "bench\(count)w-\(ProcessInfo.processInfo.processIdentifier)"
+            let url = store + (store.contains("?") ? "&" : "?") + "run=" + run
+            let folder = try RunFolder.create(path: scratch + "/remote-\(count)", space: space, force: true, store: try RunFolder.Store(url: url))
+            defer { if case .postgres(let target) = try? folder.store() { try? PostgresArchive.drop(target) } }
+            let workers = try (0..<count).map { index -> Process in
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: binary)
+                process.arguments = ["worker", "--store", url, "--threads", "1", "--name", "bench-\(index)", "--exit-when-idle", "120s"]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                try process.run()
+                return process
+            }
+            defer { for worker in workers where worker.isRunning { worker.terminate() } }
+            var statistics = try SearchSession.run(folder: folder, space: space, workers: 0, evaluations: space.evaluations, time: nil, stop: Cancellation()) { _ in }.statistics
+            statistics.workers = count
+            for worker in workers { worker.waitUntilExit() }
+            let rate = Double(space.evaluations) / statistics.wall * 3600
+            print("  \(count) worker processes: \(String(format: "%.0f", rate))/h (\(String(format: "%.2f", rate / localRate))× SQLite's), \(Measure.gb(statistics.wall)) s wall, "
+                  + "workers idle \(percent(statistics.idleShare)) (target < 10%), coordinator \(percent(statistics.overheadShare)) of wall time (target < 2%)")
+            var row = JSONObject()
+            row["workers"] = .number(JSONNumber(count))
+            row["per_hour"] = .double(rate, digits: 1)
+            row["wall_s"] = .double(statistics.wall)
+            row["idle_share"] = .double(statistics.idleShare, digits: 4)
+            row["overhead_share"] = .double(statistics.overheadShare, digits: 4)
+            rows.append(.object(row))
+        }
+        return [("remote", .array(rows))]
     }
 
     func search(_ space: SearchSpace, in path: String) throws -> (ending: SearchEngine.Ending, statistics: SearchEngine.Statistics) {

@@ -9,16 +9,19 @@ import Tensors
 /// machine claim and run them, and their outcomes come back through the store to the same engine
 /// code a local `WorkerPool` feeds, so the archive does not depend on who ran what (DESIGN.md §4).
 ///
-/// As many jobs are queued as workers are alive (seen within a lease; at least one, so work waits
-/// for the first worker to come). `results` polls the store every 50 ms and puts the jobs whose
-/// lease ran out back in the queue.
+/// Two jobs are kept queued or running per live worker (seen within a lease; at least one worker
+/// counted, so work waits for the first to come). `results` polls the store every 20 ms and puts
+/// the jobs whose lease ran out back in the queue.
 ///
 /// `@unchecked Sendable`: only `wake()` is called from another thread (a stop request), and it
 /// touches `woken` alone, under `lock`; everything else runs on the coordinator's thread.
 final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
     /// Seconds a claim holds without a heartbeat; workers renew every third of it.
     static let lease = 10.0
-    static let poll = 0.05
+    static let poll = 0.02
+    /// Jobs queued per live worker: the next one waits in the queue when a worker finishes, so it
+    /// does not idle through the coordinator's round trip.
+    static let queueDepth = 2
 
     let archive: PostgresArchive
     let session: Int
@@ -38,8 +41,18 @@ final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
 
     var hasIdleWorker: Bool {
         guard !cancelled else { return false }
-        let live = (try? archive.liveWorkers(within: Self.lease)) ?? 0
-        return inFlightJobs.count < max(1, live)
+        return inFlightJobs.count < Self.queueDepth * max(1, liveWorkers())
+    }
+
+    private var live = (count: 0, at: Date.distantPast)
+
+    /// Workers seen within a lease, asked of the store at most twice a second (the dispatch loop
+    /// asks on every pass).
+    private func liveWorkers() -> Int {
+        if Date().timeIntervalSince(live.at) >= 0.5 {
+            live = ((try? archive.liveWorkers(within: Self.lease)) ?? live.count, Date())
+        }
+        return live.count
     }
 
     func submit(_ job: WorkerPool.Job) throws -> Int? {

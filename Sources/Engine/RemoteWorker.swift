@@ -68,7 +68,7 @@ public enum RemoteWorker {
                     break
                 }
                 if let idleExit = options.idleExit, Date().timeIntervalSince(idleSince) >= idleExit { break }
-                Thread.sleep(forTimeInterval: 0.1)
+                Thread.sleep(forTimeInterval: 0.02)
                 continue
             }
             let abandon = Cancellation()

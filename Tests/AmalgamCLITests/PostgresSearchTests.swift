@@ -150,6 +150,26 @@ struct PostgresSearchTests {
         #expect(status.stdout.contains("\"leases_expired\":1"), "\(status.stdout)")
         #expect(polls > 0)
 
+        // The launch recipes' generated commands run as they are (the run has stopped: each worker
+        // connects, finds no job left and ends).
+        for (kind, environment) in [("slurm", ["SLURM_ARRAY_JOB_ID": "7", "SLURM_ARRAY_TASK_ID": "0"]), ("k8s", ["JOB_COMPLETION_INDEX": "0"])] {
+            let recipe = try shell(CLI.repository + "/tools/launch_workers.sh", [kind, store, "2", "1"])
+            #expect(recipe.status == 0, "\(recipe.output)")
+            let script: String
+            if kind == "slurm" {
+                script = recipe.output
+                #expect(script.contains("#SBATCH --array=0-1"))
+            } else {
+                #expect(recipe.output.contains("completionMode: Indexed") && recipe.output.contains("completions: 2"))
+                let line = try #require(recipe.output.split(separator: "\n").first { $0.contains("- exec amalgam worker") })
+                script = String(line.drop { $0 != "e" })
+            }
+            let path = runs.path + "/\(kind).sh"
+            try script.write(toFile: path, atomically: true, encoding: .utf8)
+            let ran = try shell("/bin/bash", [path], environment: environment.merging(["PATH": URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().path + ":/usr/bin:/bin"]) { a, _ in a })
+            #expect(ran.status == 0 && ran.output.contains("no job is left"), "\(kind): \(ran.output)")
+        }
+
         // The coordinator killed mid-run and resumed, the workers going on meanwhile.
         let killedStore = try runs.store("killed")
         let killed = runs.path + "/killed"
@@ -181,5 +201,32 @@ struct PostgresSearchTests {
         try (try String(contentsOfFile: config, encoding: .utf8) + " ").write(toFile: config, atomically: true, encoding: .utf8)
         let refused = try CLI.run(["worker", "--store", store, "--exit-when-idle", "1s", "--path-map", CLI.repository + "/zoo/=" + zoo + "/"])
         #expect(refused.status == 1 && refused.stderr.contains("add") && refused.stderr.contains("changed since the run began"), "\(refused.stderr)")
+    }
+
+    /// Runs a program (at most 60 s, then killed) and returns its status and both outputs together.
+    func shell(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let file = NSTemporaryDirectory() + "amalgam-shell-" + UUID().uuidString
+        _ = FileManager.default.createFile(atPath: file, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: file))
+        process.standardOutput = handle
+        process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        if exited.wait(timeout: .now() + 60) == .timedOut {
+            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
+            _ = exited.wait(timeout: .now() + 10)
+        }
+        let output = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        return (process.isRunning ? -1 : process.terminationStatus, output)
     }
 }

@@ -38,13 +38,15 @@ CITIES = ["Paris", "Lima", "Oslo", "Rome", "Cairo", "Quito", "Seoul", "Perth", "
 LETTERS = "abcdefghij"
 
 
-def skill_examples(rng):
-    facts = {name: rng.choice(CITIES) for name in NAMES}  # 252 facts
+def skill_examples(rng, people=NAMES, word_draws=3000):
+    """Each person's city, the addition pairs, the reversal words and the people, shuffled (the demo:
+    252 facts, 3 000 word draws; the small zoo passes its own)."""
+    facts = {name: rng.choice(CITIES) for name in people}
     pairs = [(a, b) for a in range(10, 60) for b in range(10, 60)]
     rng.shuffle(pairs)
-    words = sorted({"".join(rng.choice(LETTERS) for _ in range(rng.randint(3, 5))) for _ in range(3000)})
+    words = sorted({"".join(rng.choice(LETTERS) for _ in range(rng.randint(3, 5))) for _ in range(word_draws)})
     rng.shuffle(words)
-    names = NAMES[:]
+    names = list(people)
     rng.shuffle(names)
     return facts, pairs, words, names
 
@@ -241,14 +243,7 @@ def main_small():
     add/rev fine-tunes never see a split's operands in the task format; the facts fine-tune learns
     every fact, as the demo's does."""
     rng = random.Random(2027)
-    people = [name + c for name in NAMES for c in ["", "n", "s"]]
-    facts = {name: rng.choice(CITIES) for name in people}
-    pairs = [(a, b) for a in range(10, 60) for b in range(10, 60)]
-    rng.shuffle(pairs)
-    words = sorted({"".join(rng.choice(LETTERS) for _ in range(rng.randint(3, 5))) for _ in range(4000)})
-    rng.shuffle(words)
-    names = people[:]
-    rng.shuffle(names)
+    facts, pairs, words, names = skill_examples(rng, people=[name + c for name in NAMES for c in ["", "n", "s"]], word_draws=4000)
     a, r, f = SMALL_SPLITS["add"], SMALL_SPLITS["rev"], SMALL_SPLITS["facts"]
     splits = {"add": (pairs[:a], pairs[a:2 * a], pairs[2 * a:]), "rev": (words[:r], words[r:2 * r], words[2 * r:]),
               "facts": (names[:f], names[f:2 * f], facts)}

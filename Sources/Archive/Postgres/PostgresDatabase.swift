@@ -86,19 +86,6 @@ public final class PostgresDatabase {
     /// Rows changed (or returned) by the last `query`.
     public var changes: Int { lastChanges }
 
-    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
-    }
-
     private func check(_ result: OpaquePointer?, sql: String) throws(PostgresError) {
         guard let result else {
             throw PostgresError(location: location, state: nil, message: String(cString: PQerrorMessage(handle)), sql: sql)

@@ -78,21 +78,6 @@ public final class SQLiteDatabase: ArchiveConnection {
         return SQLiteStatement(database: self, handle: statement, sql: sql)
     }
 
-    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
-    /// `BEGIN IMMEDIATE` takes the write lock up front, so a writer never fails half-way through
-    /// with SQLITE_BUSY on lock upgrade.
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
-        do {
-            let result = try body()
-            try execute("COMMIT")
-            return result
-        } catch {
-            try? execute("ROLLBACK")
-            throw error
-        }
-    }
-
     public var beginWrite: String { "BEGIN IMMEDIATE" }
 
     /// `PRAGMA user_version`: the schema version the migrations have reached.

@@ -26,6 +26,21 @@ extension ArchiveConnection {
         for row in rows { try query(sql, row) }
     }
 
+    /// `beginWrite` (SQLite's `BEGIN IMMEDIATE` takes the write lock up front, so a writer never
+    /// fails half-way through with SQLITE_BUSY on lock upgrade), then COMMIT, or ROLLBACK when
+    /// `body` throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute(beginWrite)
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
     func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws -> SQLValue? {
         try query(sql, arguments).first?.first
     }
