@@ -42,9 +42,7 @@ extension Amalgam {
         var dryRun = false
 
         func validate() throws {
-            if let workers, workers < (store == nil ? 1 : 0) {
-                throw ValidationError(store == nil ? "--workers must be at least 1 (0, remote workers only, needs --store)" : "--workers must be at least 0")
-            }
+            if let workers, workers < 0 { throw ValidationError("--workers must be at least 0 (0: remote workers only, on a PostgreSQL store)") }
             if let evaluations, evaluations < 1 { throw ValidationError("--evaluations must be at least 1") }
             if let time, parseDurationText(time) == nil { throw ValidationError("--time: \"\(time)\" is not a duration such as 90s, 30m or 8h") }
             if let store {
@@ -56,8 +54,12 @@ extension Amalgam {
             var space = try SearchSpace(contentsOf: self.space)
             if let seed { space.optimizer.seed = seed }
             if let workers { space.workers = workers }
-            if space.workers == 0 && store == nil {
-                throw ValidationError("\(self.space): workers 0 (remote workers only) needs --store postgres://…?run=NAME")
+            let storeURL = store ?? space.store
+            let storeOrigin = store == nil ? "\(self.space): store" : "--store"
+            let chosenStore: RunFolder.Store?
+            do { chosenStore = try storeURL.map(RunFolder.Store.init(url:)) } catch { throw ValidationError("\(storeOrigin): \(error)") }
+            if space.workers == 0 && chosenStore == nil {
+                throw ValidationError("\(workers == nil ? "\(self.space): workers" : "--workers") 0 (remote workers only) needs a PostgreSQL store: --store postgres://…?run=NAME or the space's store:")
             }
             let origin = workers.map { "--workers \($0)" } ?? space.workers.map { "\(self.space): workers \($0)" } ?? "\(self.space)"
             if dryRun {
@@ -70,8 +72,7 @@ extension Amalgam {
             // before its archive records them resumes with these, not the space file's.
             if let evaluations { space.evaluations = evaluations }
             if let time = time.flatMap(parseDurationText) { space.time = time }
-            let folder = try RunFolder.create(path: runFolder ?? "runs/\(space.name)", space: space, force: force,
-                                              store: try store.map(RunFolder.Store.init(url:)))
+            let folder = try RunFolder.create(path: runFolder ?? "runs/\(space.name)", space: space, force: force, store: chosenStore)
             try SearchReport.runAndReport(folder: folder, space: space, workers: space.workers ?? 1, evaluations: space.evaluations, time: space.time)
         }
     }

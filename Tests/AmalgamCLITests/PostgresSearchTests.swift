@@ -93,6 +93,15 @@ struct PostgresSearchTests {
         #expect(!FileManager.default.fileExists(atPath: runs.path + "/b"))
         let forced = try search(runs.path + "/b", store: store, evaluations: 8, extra: ["--force"])
         #expect(forced.status == 0, "\(forced.stderr)")
+        // The space's own `store:` names the store when --store does not.
+        let spaced = try runs.store("spaced")
+        let demo = try String(contentsOfFile: CLI.repository + "/search-spaces/demo.yaml", encoding: .utf8)
+        let space = runs.path + "/stored.yaml"
+        try (demo.replacingOccurrences(of: "../", with: CLI.repository + "/") + "store: \"\(spaced)\"\n").write(toFile: space, atomically: true, encoding: .utf8)
+        let fromSpace = try CLI.run(["search", space, "--run", runs.path + "/d", "--evaluations", "8", "--workers", "2"])
+        #expect(fromSpace.status == 0, "\(fromSpace.stderr)")
+        #expect(try String(contentsOfFile: runs.path + "/d/store.url", encoding: .utf8) == spaced + "\n")
+        #expect(!FileManager.default.fileExists(atPath: runs.path + "/d/archive.sqlite"))
         let bad = try search(runs.path + "/c", store: "postgres://nowhere/db", evaluations: 8)
         #expect(bad.status == 64 && bad.stderr.contains("--store: ") && bad.stderr.contains("add ?run=NAME"), "\(bad.stderr)")
     }

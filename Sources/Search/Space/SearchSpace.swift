@@ -113,6 +113,9 @@ public struct SearchSpace: Sendable, Equatable {
     /// Parallel workers; nil: as many as the machine's memory holds, at most one per core
     /// (`MemoryPlan`).
     public var workers: Int?
+    /// Where the run's archive lives when not in the run folder: a PostgreSQL store URL
+    /// (`postgres://user@host/db?run=NAME`); `search --store` overrides it.
+    public var store: String?
     /// How each worker's arena stores a candidate's merged weights.
     public var arena: ArenaSetting = .auto
     /// Staged scoring with pruning, or nil (scoring every calibration example of every candidate).
@@ -176,7 +179,7 @@ public struct SearchSpace: Sendable, Equatable {
             throw fail(nil, "is not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         let allowed: Set<String> = ["name", "base_model", "models", "methods", "layer_granularity", "filters", "genes", "layers",
-                                    "fitness", "fitness_inline", "objectives", "optimizer", "budget", "workers", "arena", "racing", "baselines", "smooth"]
+                                    "fitness", "fitness_inline", "objectives", "optimizer", "budget", "workers", "arena", "racing", "baselines", "smooth", "store"]
         for key in root.keys {
             guard let name = key.string else { throw fail(nil, "a key is not a string") }
             if !allowed.contains(name) { throw fail(name, "unknown key (expected one of \(allowed.sorted().joined(separator: ", ")))") }
@@ -379,6 +382,13 @@ public struct SearchSpace: Sendable, Equatable {
         self.time = time
         // 0: no local workers, `amalgam worker` processes run the jobs (a PostgreSQL store's run).
         workers = try root["workers"].map { node throws(SearchSpaceError) in try integer(node, "workers", minimum: 0) }
+        if let node = root["store"] {
+            let text = try string(node, "store")
+            guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") else {
+                throw fail("store", "\"\(text)\" is not a PostgreSQL store URL (postgres://user@host/db?run=NAME)")
+            }
+            store = text
+        }
         if let node = root["arena"] {
             guard let text = node.string, let setting = ArenaSetting(rawValue: text) else {
                 throw fail("arena", "\"\(node.string ?? "?")\" is not an arena dtype (expected \(ArenaSetting.allCases.map(\.rawValue).joined(separator: ", ")))")
