@@ -27,6 +27,8 @@ final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
     let session: Int
     private var inFlightJobs: [Int: WorkerPool.Job] = [:]
     private var cancelled = false
+    /// Jobs taken back by `withdrawQueued`, handed to the engine as cancelled by the next `results`.
+    private var withdrawn: [WorkerPool.Done] = []
     private let lock = NSLock()
     private var woken = false
 
@@ -34,8 +36,7 @@ final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
         guard let archive = archive as? PostgresArchive else {
             throw ArchiveError(file: archive.location, "--workers 0 (remote workers only) needs a PostgreSQL store: search with --store postgres://…?run=NAME")
         }
-        self.archive = archive
-        try archive.lockCoordinator()
+        self.archive = archive  // its coordinator lock taken by SearchSession
         session = try archive.beginSession()
     }
 
@@ -63,7 +64,7 @@ final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
         return 0
     }
 
-    var inFlight: Int { inFlightJobs.count }
+    var inFlight: Int { inFlightJobs.count + withdrawn.count }
 
     func results(until deadline: Date) throws -> [WorkerPool.Done] {
         if cancelled {
@@ -77,7 +78,8 @@ final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
         }
         while true {
             try archive.expireLeases()
-            let done = try collect()
+            let done = withdrawn + (try collect())
+            withdrawn = []
             let wake = lock.withLock { () -> Bool in
                 defer { woken = false }
                 return woken
@@ -101,6 +103,12 @@ final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
     }
 
     func cancel() { cancelled = true }
+
+    func withdrawQueued() throws {
+        for id in try archive.dropQueued(session: session) {
+            if let job = inFlightJobs.removeValue(forKey: id) { withdrawn.append(WorkerPool.Done(job: job, worker: 0, outcome: EvaluationOutcome(cancelled: true))) }
+        }
+    }
 
     func close() {}
 }

@@ -61,11 +61,17 @@ public enum RemoteWorker {
         log("worker \(options.name): run '\(store.run)' (\(space.name)), \(options.threads) threads; waiting for jobs")
         var finished = 0, claims = 0
         var idleSince = Date()
+        let started = Date()
+        var sawRunning = false
         while !stop.isCancelled {
             guard let job = try archive.claimJob(worker: options.name, lease: RemoteDispatcher.lease) else {
-                if try archive.runInfo()[coordinatorKey] == "stopped" {
+                switch try archive.runInfo()[coordinatorKey] {
+                case "running": sawRunning = true
+                case "stopped" where sawRunning || Date().timeIntervalSince(started) >= RemoteDispatcher.lease:
+                    // A worker launched at a stopped run first waits a lease for a `resume` to come.
                     log("worker \(options.name): the run's coordinator has stopped and no job is left")
-                    break
+                    return finished
+                default: break
                 }
                 if let idleExit = options.idleExit, Date().timeIntervalSince(idleSince) >= idleExit { break }
                 Thread.sleep(forTimeInterval: 0.02)
@@ -142,12 +148,20 @@ public enum RemoteWorker {
         init(store: PostgresStoreURL, job: Int, worker: String, lost: Cancellation) {
             DispatchQueue.global().async { [done, finished] in
                 defer { finished.signal() }
-                guard let archive = try? PostgresArchive(store, reader: true) else { return }
+                var archive: PostgresArchive?
                 while done.wait(timeout: .now() + RemoteDispatcher.lease / 3) == .timedOut {
-                    // A failed round trip is retried on the next beat; the lease covers two misses.
-                    if let ours = try? archive.renew(job: job, worker: worker, lease: RemoteDispatcher.lease), !ours {
-                        lost.cancel()
-                        return
+                    // A failed connection or round trip is retried on the next beat (a new
+                    // connection: libpq does not reconnect); the lease covers two misses.
+                    do {
+                        let connection = try archive ?? PostgresArchive(store, reader: true)
+                        archive = connection
+                        if try !connection.renew(job: job, worker: worker, lease: RemoteDispatcher.lease) {
+                            lost.cancel()
+                            return
+                        }
+                    } catch {
+                        archive = nil
+                        FileHandle.standardError.write(Data("worker \(worker): job \(job): the lease could not be renewed (\(error)); retrying\n".utf8))
                     }
                 }
             }

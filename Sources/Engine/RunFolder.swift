@@ -126,7 +126,7 @@ public struct RunFolder: Sendable {
         lines.append(optimizer + "}")
         lines.append("budget: {evaluations: \(space.evaluations)\(space.time.map { ", time: \(Int($0))s" } ?? "")}")
         if let workers = space.workers { lines.append("workers: \(workers)") }
-        if let store = space.store { lines.append("store: \(quoted(store))") }
+        // No `store:`: the folder's store.url names it, and the frozen space is copied to the store for workers.
         lines.append("arena: \(space.arena.rawValue)")
         if let racing = space.racing {
             // The seed written out: the example order must not follow a later --seed.

@@ -307,7 +307,8 @@ public final class SearchEngine {
             switch phase {
             case .running: try dispatch(pool, candidates: true)
             case .finishing: try dispatch(pool, candidates: false)
-            case .draining, .cancelling, .stopped: break
+            case .draining: try pool.withdrawQueued()  // time is up: what no worker started does not start
+            case .cancelling, .stopped: break
             }
             if pool.inFlight == 0 {
                 // Nothing to wait for: this phase is over. Anything else is a bug, and spinning on it

@@ -42,6 +42,8 @@ public enum SearchSession {
         var resumable = false
         do {
             let archive = try folder.openArchive()
+            // One coordinator per run: the folder's RunLock cannot see a copy of the folder elsewhere.
+            if let postgres = archive as? PostgresArchive { try postgres.lockCoordinator() }
             if let pages = DiskFault.archivePageLimit, let sqlite = archive as? SQLiteArchive { try sqlite.limitPages(pages) }
             let info = try archive.runInfo()
             if info.isEmpty {

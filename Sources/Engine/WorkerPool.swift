@@ -19,6 +19,10 @@ protocol JobDispatcher: AnyObject, Sendable {
     func wake()
     /// Abandons every job in flight: they come back cancelled (or, remote, are dropped).
     func cancel()
+    /// The jobs no worker has started yet, taken back (they come back cancelled from `results`):
+    /// once the time budget is spent nothing new should start. A local pool starts every job it
+    /// takes at once, so it has none.
+    func withdrawQueued() throws
     /// Lets the workers end.
     func close()
 }
@@ -127,6 +131,8 @@ final class WorkerPool: JobDispatcher, @unchecked Sendable {
     }
 
     func cancel() { cancellation.cancel() }
+
+    func withdrawQueued() {}
 
     /// Makes a pending or the next `results` call return at once (a stop request arrived).
     func wake() {

@@ -212,6 +212,22 @@ struct PostgresSearchTests {
         #expect(refused.status == 1 && refused.stderr.contains("add") && refused.stderr.contains("changed since the run began"), "\(refused.stderr)")
     }
 
+    /// A coordinator with no worker alive still honours its time budget (the jobs nobody started
+    /// are taken back), and `--force` elsewhere cannot drop the run while it lives.
+    @Test func aCoordinatorWithoutWorkersStopsAtItsTimeAndCannotBeForcedAway() throws {
+        let runs = try Runs()
+        let store = try runs.store("alone")
+        let run = runs.path + "/alone"
+        let coordinator = try CLI.start(["search", "search-spaces/demo.yaml", "--run", run, "--evaluations", "40", "--workers", "0", "--store", store, "--time", "4s"])
+        try eventually(60, "the run's archive") { FileManager.default.fileExists(atPath: run + "/store.url") && (try? PostgresArchive.isUnstarted(PostgresStoreURL(store))) == false }
+        let forced = try search(runs.path + "/other", store: store, evaluations: 8, extra: ["--force"])
+        #expect(forced.status == 1 && forced.stderr.contains("has a live coordinator"), "\(forced.stderr)")
+        let ended = try coordinator.wait(deadline: 120)
+        #expect(ended.status == 0, "\(ended.stderr)")
+        let status = try CLI.run(["status", run, "--json"])
+        #expect(status.stdout.contains("\"evaluations\":0") && status.stdout.contains("\"running\":0"), "\(status.stdout)")
+    }
+
     /// Runs a program (at most 60 s, then killed) and returns its status and both outputs together.
     func shell(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let process = Process()

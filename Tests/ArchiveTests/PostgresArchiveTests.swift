@@ -112,6 +112,9 @@ extension ScoreRecord {
         #expect { try PostgresStoreURL("postgres://db/amalgam") } throws: { "\($0)".contains("add ?run=NAME") }
         #expect { try PostgresStoreURL("postgres://db/amalgam?run=a;drop") } throws: { "\($0)".contains("run 'a;drop'") }
         #expect { try PostgresStoreURL("mysql://db/amalgam?run=a") } throws: { "\($0)".contains("not a PostgreSQL store URL") }
+        let parameter = try PostgresStoreURL("postgres://db/amalgam?password=hunter2&run=b")
+        #expect(!parameter.description.contains("hunter2") && parameter.conninfo.contains("password=hunter2"))
+        #expect { try PostgresStoreURL("postgres://ann:secret@[db/x?run=c") } throws: { "\($0)".contains("not a PostgreSQL store URL") && !"\($0)".contains("secret") }
     }
 
     @Test func parametersAreNumberedOutsideQuotes() {

@@ -63,7 +63,7 @@ import Testing
         ("layers: {drop: maybe}\n", "layers.drop", "true or false"),
         ("layer_granularity: 9\n", "layer_granularity", "more than the model's 4 layers"),
         ("workers: -1\n", "workers", "≥ 0"),
-        ("store: mysql://db/x\n", "store", "not a PostgreSQL store URL"),
+        ("store: mysql://db/x\n", "store", "is not a PostgreSQL store URL"),
         ("smooth: yes please\n", "smooth", "true or false"),
         ("smooth: true\n", "smooth", "at least two layer groups"),
         ("smooth: true\nlayer_granularity: 2\nlayers: {drop: true}\n", "smooth", "layers: {drop: true}"),

@@ -165,11 +165,17 @@ public final class PostgresArchive: SQLArchiveStore {
         try writer.write(connection, body)
     }
 
-    /// Drops the run's schema and everything in it (`search --force` on a PostgreSQL store).
+    /// Drops the run's schema and everything in it (`search --force` on a PostgreSQL store);
+    /// refused while a coordinator holds the run (its advisory lock).
     public static func drop(_ store: PostgresStoreURL) throws {
         let connection = try PostgresDatabase(conninfo: store.conninfo, location: store.description)
+        guard try connection.scalar("SELECT pg_try_advisory_lock(hashtext(?))", [.text(coordinatorLockKey(store))])?.int == 1 else {
+            throw ArchiveError(file: store.description, "run '\(store.run)' has a live coordinator (another `amalgam search` or `resume`); stop it before starting the run afresh")
+        }
         try connection.execute("DROP SCHEMA IF EXISTS \(store.schemaIdentifier) CASCADE")
     }
+
+    static func coordinatorLockKey(_ store: PostgresStoreURL) -> String { "amalgam coordinator " + store.schema }
 }
 
 extension PostgresDatabase: ArchiveConnection {
@@ -190,7 +196,8 @@ public struct PostgresStoreURL: Sendable, Equatable, CustomStringConvertible {
 
     public init(_ text: String) throws {
         guard var components = URLComponents(string: text), let scheme = components.scheme, ["postgres", "postgresql"].contains(scheme) else {
-            throw ArchiveError(file: text, "not a PostgreSQL store URL (postgres://user@host/db?run=NAME)")
+            // The text is not echoed: it may hold a password.
+            throw ArchiveError(file: "the store URL", "is not a PostgreSQL store URL (postgres://user@host/db?run=NAME)")
         }
         var items = components.queryItems ?? []
         guard let index = items.firstIndex(where: { $0.name == "run" }), let run = items[index].value, !run.isEmpty else {
@@ -207,9 +214,12 @@ public struct PostgresStoreURL: Sendable, Equatable, CustomStringConvertible {
         description = Self.redacted(components)
     }
 
+    /// The URL with its password masked, in the user part or a `password=` parameter.
     private static func redacted(_ components: URLComponents) -> String {
         var copy = components
         if copy.password != nil { copy.password = "***" }
+        copy.queryItems = copy.queryItems?.map { $0.name == "password" ? URLQueryItem(name: $0.name, value: "***") : $0 }
+        if copy.queryItems?.isEmpty == true { copy.queryItems = nil }
         return copy.string ?? "postgres://"
     }
 

@@ -45,7 +45,7 @@ extension PostgresArchive {
     /// Takes the run's coordinator lock for this connection's life (a session-level advisory
     /// lock): a second coordinator of the same run is refused while this one lives.
     public func lockCoordinator() throws {
-        let taken = try connection.scalar("SELECT pg_try_advisory_lock(hashtext(?))", [.text("amalgam coordinator " + store.schema)])
+        let taken = try connection.scalar("SELECT pg_try_advisory_lock(hashtext(?))", [.text(Self.coordinatorLockKey(store))])
         guard taken?.int == 1 else {
             throw ArchiveError(file: location, "run '\(store.run)' already has a coordinator (another `amalgam search` or `resume` holds its lock); stop it first")
         }
@@ -84,6 +84,14 @@ extension PostgresArchive {
     public func dropUnfinished(session: Int) throws -> [Int] {
         try write {
             try connection.query("UPDATE job SET state = 'dropped' WHERE session = ? AND state IN ('queued', 'claimed') RETURNING id",
+                                 [.integer(Int64(session))]).compactMap { $0.first?.int }
+        }
+    }
+
+    /// Drops the session's jobs no worker has claimed yet; returns their ids.
+    public func dropQueued(session: Int) throws -> [Int] {
+        try write {
+            try connection.query("UPDATE job SET state = 'dropped' WHERE session = ? AND state = 'queued' RETURNING id",
                                  [.integer(Int64(session))]).compactMap { $0.first?.int }
         }
     }

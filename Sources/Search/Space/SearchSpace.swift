@@ -385,7 +385,7 @@ public struct SearchSpace: Sendable, Equatable {
         if let node = root["store"] {
             let text = try string(node, "store")
             guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") else {
-                throw fail("store", "\"\(text)\" is not a PostgreSQL store URL (postgres://user@host/db?run=NAME)")
+                throw fail("store", "is not a PostgreSQL store URL (postgres://user@host/db?run=NAME)")
             }
             store = text
         }
