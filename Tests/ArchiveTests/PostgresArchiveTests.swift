@@ -73,6 +73,10 @@ enum ArchiveScenario {
                               examples: [ExampleScoresRecord(candidate: 1, task: "add", split: .holdout, metric: "acc", values: [1, 0, 0.5, 1e-300])])
         #expect(try archive.exampleScores(candidate: 1, split: .holdout).map(\.values) == [[1, 0, 0.5, 1e-300]])
         #expect(try archive.exampleScores(candidate: 1, split: .calibration).isEmpty)
+        // A NaN is NULL on both stores: refused alike where a value is required.
+        #expect(throws: (any Error).self) {
+            try archive.addScores([], examples: [ExampleScoresRecord(candidate: 1, task: "add", split: .calibration, metric: "acc", values: [.nan])])
+        }
         // "Rev" sorts before "add" in byte order on both stores, whatever the server's locale.
         #expect(try archive.scores(candidate: 1).map(\.task) == ["Rev", "add", "add"])
 

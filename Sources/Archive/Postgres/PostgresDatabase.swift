@@ -159,12 +159,13 @@ public struct PostgresError: Error, Equatable, CustomStringConvertible {
 
 extension SQLValue {
     /// The value as PostgreSQL's text input reads it (nil for NULL). Doubles print in Swift's
-    /// shortest exact form; non-finite ones as PostgreSQL spells them.
+    /// shortest exact form, infinities as PostgreSQL spells them, and NaN as NULL, as SQLite
+    /// stores it, so both stores keep (and refuse, in a NOT NULL column) the same values.
     var postgresText: String? {
         switch self {
         case .null: nil
         case .integer(let v): String(v)
-        case .real(let v): v.isNaN ? "NaN" : v.isInfinite ? (v < 0 ? "-Infinity" : "Infinity") : "\(v)"
+        case .real(let v): v.isNaN ? nil : v.isInfinite ? (v < 0 ? "-Infinity" : "Infinity") : "\(v)"
         case .text(let v): v
         case .blob(let v): "\\x" + v.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
         }
