@@ -135,6 +135,8 @@ struct PostgresSearchTests {
         let run = runs.path + "/remote"
         let coordinator = try CLI.start(["search", "search-spaces/demo.yaml", "--run", run, "--evaluations", "40", "--workers", "0", "--store", store])
         var workers = [try worker(store, name: "w1", environment: ["AMALGAM_WORKER_HOLD": "3"]), try worker(store, name: "w2"), try worker(store, name: "w3")]
+        // However the test ends, nothing it started outlives it.
+        defer { for process in [coordinator] + workers where process.isRunning { process.signal(SIGKILL) } }
         var polls = 0
         try eventually(120, "w1 holding a job") {
             if FileManager.default.fileExists(atPath: run + "/space.yaml") {
@@ -184,6 +186,7 @@ struct PostgresSearchTests {
         let killed = runs.path + "/killed"
         let first = try CLI.start(["search", "search-spaces/demo.yaml", "--run", killed, "--evaluations", "40", "--workers", "0", "--store", killedStore])
         let steady = [try worker(killedStore, name: "k1", idle: "60s"), try worker(killedStore, name: "k2", idle: "60s")]
+        defer { for process in [first] + steady where process.isRunning { process.signal(SIGKILL) } }
         try eventually(120, "15 evaluations") {
             let read = try CLI.run(["status", killed, "--json"])
             return read.stdout.range(of: #""evaluations":(1[5-9]|[2-9][0-9])"#, options: .regularExpression) != nil
@@ -219,6 +222,7 @@ struct PostgresSearchTests {
         let store = try runs.store("alone")
         let run = runs.path + "/alone"
         let coordinator = try CLI.start(["search", "search-spaces/demo.yaml", "--run", run, "--evaluations", "40", "--workers", "0", "--store", store, "--time", "4s"])
+        defer { if coordinator.isRunning { coordinator.signal(SIGKILL) } }
         try eventually(60, "the run's archive") { FileManager.default.fileExists(atPath: run + "/store.url") && (try? PostgresArchive.isUnstarted(PostgresStoreURL(store))) == false }
         let forced = try search(runs.path + "/other", store: store, evaluations: 8, extra: ["--force"])
         #expect(forced.status == 1 && forced.stderr.contains("has a live coordinator"), "\(forced.stderr)")
