@@ -73,6 +73,10 @@ enum ArchiveScenario {
                               examples: [ExampleScoresRecord(candidate: 1, task: "add", split: .holdout, metric: "acc", values: [1, 0, 0.5, 1e-300])])
         #expect(try archive.exampleScores(candidate: 1, split: .holdout).map(\.values) == [[1, 0, 0.5, 1e-300]])
         #expect(try archive.exampleScores(candidate: 1, split: .calibration).isEmpty)
+        // More values than one statement carries (multi-row inserts are split by parameter count).
+        let many = (0..<1500).map { Double($0 % 7) / 7 }
+        try archive.addScores([], examples: [ExampleScoresRecord(candidate: 3, task: "add", split: .holdout, metric: "acc", values: many)])
+        #expect(try archive.exampleScores(candidate: 3, split: .holdout).map(\.values) == [many])
         // A NaN is NULL on both stores: refused alike where a value is required.
         #expect(throws: (any Error).self) {
             try archive.addScores([], examples: [ExampleScoresRecord(candidate: 1, task: "add", split: .calibration, metric: "acc", values: [.nan])])
@@ -157,6 +161,42 @@ extension ScoreRecord {
         try again.connection.query("INSERT INTO amalgam_version VALUES (99)")
         #expect { try PostgresArchive(run.store) } throws: { "\($0)".contains("schema version 99") }
         #expect { try PostgresArchive(run.store, reader: true) } throws: { "\($0)".contains("newer than this Amalgam") }
+    }
+
+    @Test(.enabled(if: TestPostgres.available, TestPostgres.skipped))
+    func aTransactionSendsItsBeginWithItsFirstStatementAndRollsBackOnFailure() throws {
+        let run = try TestPostgres.Run()
+        let database = try PostgresArchive(run.store).connection
+        try database.query("CREATE TEMP TABLE t (a int PRIMARY KEY)")
+        /// True when no transaction is open: a SAVEPOINT is refused outside one.
+        func outsideTransaction() -> Bool {
+            do {
+                try database.execute("SAVEPOINT probe")
+                return false
+            } catch {
+                return "\(error)".contains("SAVEPOINT can only be used in transaction blocks")
+            }
+        }
+        // A failure in the statement that carries the BEGIN, and one after it: nothing kept either time.
+        #expect(throws: PostgresError.self) { try database.transaction { try database.query("INSERT INTO missing VALUES (1)") } }
+        #expect(throws: PostgresError.self) {
+            try database.transaction {
+                try database.query("INSERT INTO t VALUES (?)", [.integer(1)])
+                try database.query("INSERT INTO t VALUES (?)", [.integer(1)])
+            }
+        }
+        #expect(outsideTransaction())
+        #expect(try database.scalar("SELECT count(*) FROM t")?.int == 0)
+        let kept = try database.transaction {
+            try database.query("INSERT INTO t VALUES (?), (?)", [.integer(2), .integer(3)])
+            return try database.scalar("SELECT count(*) FROM t")?.int
+        }
+        #expect(kept == 2)
+        // A body that runs no statement sends nothing, and leaves nothing for the next statement.
+        try database.transaction {}
+        #expect(database.deferredCount == 0)
+        #expect(outsideTransaction())
+        #expect(try database.scalar("SELECT count(*) FROM t")?.int == 2)
     }
 
     @Test func anUnreachableServerIsOneClearError() throws {

@@ -43,17 +43,21 @@ public final class PostgresDatabase {
     }
 
     /// Runs one or more statements that take no parameters (PQexec: a multi-statement string runs
-    /// in one implicit transaction unless it holds its own BEGIN/COMMIT).
+    /// in one implicit transaction unless it holds its own BEGIN/COMMIT). Deferred statements go
+    /// first, in the same round trip.
     public func execute(_ sql: String) throws(PostgresError) {
-        let result = PQexec(handle, sql)
+        let text = (deferred + [sql]).joined(separator: "; ")
+        deferred = []
+        let result = PQexec(handle, text)
         defer { PQclear(result) }
-        try check(result, sql: sql)
+        try check(result, sql: text)
     }
 
     /// Runs one statement with `arguments` bound to its `?` (in order) or `?N` parameters, returning
     /// every row. `?` outside quotes becomes `$n`, so the archive's SQL reads the same on both stores.
     @discardableResult
     public func query(_ sql: String, _ arguments: [SQLValue] = []) throws(PostgresError) -> [[SQLValue]] {
+        guard deferred.isEmpty else { return try pipeline([(sql, arguments)]) }
         let text = Self.numberedParameters(sql)
         let strings: [String?] = arguments.map(\.postgresText)
         let result = withOptionalCStrings(strings) { values in
@@ -61,6 +65,96 @@ public final class PostgresDatabase {
         }
         defer { PQclear(result) }
         try check(result, sql: sql)
+        return rows(of: result)
+    }
+
+    /// The first column of the first row, or nil when there is no row.
+    public func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws(PostgresError) -> SQLValue? {
+        try query(sql, arguments).first?.first
+    }
+
+    /// Rows changed (or returned) by the last `query`.
+    public var changes: Int { lastChanges }
+
+    /// Parameterless statements (a transaction's BEGIN) sent ahead of the next statement, in its
+    /// round trip, their results checked with it: `transaction` costs no round trip of its own.
+    private var deferred: [String] = []
+
+    /// Runs `sql` ahead of the next statement, in its round trip.
+    func deferUntilNextStatement(_ sql: String) {
+        deferred.append(sql)
+    }
+
+    /// Takes back the statements deferred since there were `count`; true when there were any (then
+    /// nothing of them reached the server).
+    func cancelDeferred(since count: Int) -> Bool {
+        guard deferred.count > count else { return false }
+        deferred.removeSubrange(count...)
+        return true
+    }
+
+    var deferredCount: Int { deferred.count }
+
+    /// Sends the deferred statements and `statements` in one round trip (libpq's pipeline mode,
+    /// PostgreSQL 14+) and returns the last statement's rows; `changes` is the last one's. A
+    /// statement that fails aborts the rest of the pipeline (the server skips them up to the sync
+    /// point); its error is thrown once every result has been read, so the connection stays usable.
+    @discardableResult
+    private func pipeline(_ statements: [(sql: String, arguments: [SQLValue])]) throws(PostgresError) -> [[SQLValue]] {
+        let all = deferred.map { (sql: $0, arguments: [SQLValue]()) } + statements
+        deferred = []
+        guard let first = all.first else { return [] }
+        guard PQenterPipelineMode(handle) == 1 else { throw connectionError(sql: first.sql) }
+        var failure: PostgresError?
+        var sent = 0
+        for statement in all {
+            let strings: [String?] = statement.arguments.map(\.postgresText)
+            let queued = withOptionalCStrings(strings) { values in
+                PQsendQueryParams(handle, Self.numberedParameters(statement.sql), Int32(strings.count), nil, values, nil, nil, 0)
+            }
+            guard queued == 1 else {
+                failure = connectionError(sql: statement.sql)
+                break
+            }
+            sent += 1
+        }
+        if PQpipelineSync(handle) != 1 { failure = failure ?? connectionError(sql: first.sql) }
+        var rows: [[SQLValue]] = []
+        reading: for index in 0..<sent {
+            guard let result = PQgetResult(handle) else {
+                failure = failure ?? connectionError(sql: all[index].sql)
+                break reading
+            }
+            defer { PQclear(result) }
+            if PQresultStatus(result) != PGRES_PIPELINE_ABORTED {
+                do throws(PostgresError) {
+                    try check(result, sql: all[index].sql)
+                    if index == sent - 1 { rows = self.rows(of: result) }
+                } catch {
+                    failure = failure ?? error
+                }
+            }
+            // Each statement's results end with a NULL.
+            if let extra = PQgetResult(handle) {
+                PQclear(extra)
+                failure = failure ?? PostgresError(location: location, state: nil, message: "more than one result for one statement in a pipeline", sql: all[index].sql)
+                break reading
+            }
+        }
+        // The sync point, then back to one statement at a time.
+        if let sync = PQgetResult(handle) { PQclear(sync) }
+        if PQexitPipelineMode(handle) != 1 { failure = failure ?? connectionError(sql: first.sql) }
+        if let failure { throw failure }
+        return rows
+    }
+
+    private func connectionError(sql: String) -> PostgresError {
+        PostgresError(location: location, state: nil, message: String(cString: PQerrorMessage(handle)).trimmingCharacters(in: .whitespacesAndNewlines), sql: sql)
+    }
+
+    /// A result's rows as values (integers, doubles and booleans by column type, the rest as text);
+    /// sets `changes`.
+    private func rows(of result: OpaquePointer?) -> [[SQLValue]] {
         lastChanges = Int(String(cString: PQcmdTuples(result))) ?? 0
         let rows = Int(PQntuples(result)), columns = Int(PQnfields(result))
         let kinds = (0..<columns).map { PQftype(result, Int32($0)) }
@@ -77,14 +171,6 @@ public final class PostgresDatabase {
             }
         }
     }
-
-    /// The first column of the first row, or nil when there is no row.
-    public func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws(PostgresError) -> SQLValue? {
-        try query(sql, arguments).first?.first
-    }
-
-    /// Rows changed (or returned) by the last `query`.
-    public var changes: Int { lastChanges }
 
     private func check(_ result: OpaquePointer?, sql: String) throws(PostgresError) {
         guard let result else {
