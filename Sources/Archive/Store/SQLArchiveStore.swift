@@ -21,10 +21,25 @@ extension ArchiveConnection {
         try query(sql, [])
     }
 
-    /// One statement run for each row of arguments.
-    func run(_ sql: String, rows: [[SQLValue]]) throws {
-        for row in rows { try query(sql, row) }
+    /// Inserts `rows` (values of `columns`, in order) into `table` with `conflict` (an upsert
+    /// clause) appended: many rows per statement (multi-row VALUES, which both engines read), so
+    /// a holdout split's thousand per-example values are a statement or two, not a thousand round
+    /// trips to a PostgreSQL server.
+    func insert(into table: String, columns: [String], rows: [[SQLValue]], _ conflict: String = "") throws {
+        let perStatement = max(1, Self.parametersPerStatement / max(1, columns.count))
+        let tuple = "(" + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")"
+        var start = 0
+        while start < rows.count {
+            let batch = rows[start..<min(rows.count, start + perStatement)]
+            let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+                + Array(repeating: tuple, count: batch.count).joined(separator: ", ") + (conflict.isEmpty ? "" : " " + conflict)
+            try query(sql, batch.flatMap { $0 })
+            start += batch.count
+        }
     }
+
+    /// Well under both engines' limits (SQLite 3.32+: 32 766 parameters; PostgreSQL: 65 535).
+    static var parametersPerStatement: Int { 4096 }
 
     /// `beginWrite` (SQLite's `BEGIN IMMEDIATE` takes the write lock up front, so a writer never
     /// fails half-way through with SQLITE_BUSY on lock upgrade), then COMMIT, or ROLLBACK when
@@ -154,8 +169,8 @@ extension SQLArchiveStore {
                                [.text(status.rawValue), SQLValue(error), .real(now), .integer(Int64(id))])
             guard connection.changes == 1 else { throw ArchiveError(file: location, "no candidate \(id) to record") }
             try insertScores(scores)
-            try connection.run("INSERT INTO objective (candidate, name, value) VALUES (?, ?, ?) " + objectiveUpsert,
-                               rows: objectives.map { [.integer(Int64($0.candidate)), .text($0.name), .real($0.value)] })
+            try connection.insert(into: "objective", columns: ["candidate", "name", "value"],
+                                  rows: objectives.map { [.integer(Int64($0.candidate)), .text($0.name), .real($0.value)] }, objectiveUpsert)
             for duplicate in try connection.query("SELECT id FROM candidate WHERE duplicate_of = ?", [.integer(Int64(id))]).compactMap({ $0.first?.int }) {
                 try copyResults(from: id, to: duplicate)
             }
@@ -163,9 +178,9 @@ extension SQLArchiveStore {
     }
 
     private func insertScores(_ scores: [ScoreRecord]) throws {
-        try connection.run("INSERT INTO score (candidate, task, split, metric, value, stderr, n) VALUES (?, ?, ?, ?, ?, ?, ?) " + scoreUpsert,
-                           rows: scores.map { [.integer(Int64($0.candidate)), .text($0.task), .text($0.split.rawValue), .text($0.metric),
-                                               .real($0.value), SQLValue($0.stderr), .integer(Int64($0.n))] })
+        try connection.insert(into: "score", columns: ["candidate", "task", "split", "metric", "value", "stderr", "n"],
+                              rows: scores.map { [.integer(Int64($0.candidate)), .text($0.task), .text($0.split.rawValue), .text($0.metric),
+                                                  .real($0.value), SQLValue($0.stderr), .integer(Int64($0.n))] }, scoreUpsert)
     }
 
     /// Adds scores (a front member's holdout split) and, in the same transaction, their per-example values.
@@ -182,24 +197,18 @@ extension SQLArchiveStore {
     }
 
     private func insertExampleScores(_ records: [ExampleScoresRecord]) throws {
-        try connection.run("""
-            INSERT INTO exampleScore (candidate, task, split, metric, example, value) VALUES (?, ?, ?, ?, ?, ?)
-            ON CONFLICT (candidate, task, split, metric, example) DO UPDATE SET value = excluded.value
-            """, rows: records.flatMap { record in
-                record.values.enumerated().map { example, value -> [SQLValue] in
-                    [.integer(Int64(record.candidate)), .text(record.task), .text(record.split.rawValue), .text(record.metric),
-                     .integer(Int64(example)), .real(value)]
-                }
-            })
+        try connection.insert(into: "exampleScore", columns: ["candidate", "task", "split", "metric", "example", "value"], rows: records.flatMap { record in
+            record.values.enumerated().map { example, value -> [SQLValue] in
+                [.integer(Int64(record.candidate)), .text(record.task), .text(record.split.rawValue), .text(record.metric), .integer(Int64(example)), .real(value)]
+            }
+        }, "ON CONFLICT (candidate, task, split, metric, example) DO UPDATE SET value = excluded.value")
     }
 
     public func addStageScores(_ scores: [StageScoreRecord]) throws {
         try write {
-            try connection.run("""
-                INSERT INTO stageScore (candidate, stage, task, metric, value, stderr, n) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (candidate, stage, task, metric) DO UPDATE SET value = excluded.value, stderr = excluded.stderr, n = excluded.n
-                """, rows: scores.map { [.integer(Int64($0.candidate)), .integer(Int64($0.stage)), .text($0.task), .text($0.metric),
-                                         .real($0.value), SQLValue($0.stderr), .integer(Int64($0.n))] })
+            try connection.insert(into: "stageScore", columns: ["candidate", "stage", "task", "metric", "value", "stderr", "n"], rows: scores.map {
+                [.integer(Int64($0.candidate)), .integer(Int64($0.stage)), .text($0.task), .text($0.metric), .real($0.value), SQLValue($0.stderr), .integer(Int64($0.n))]
+            }, "ON CONFLICT (candidate, stage, task, metric) DO UPDATE SET value = excluded.value, stderr = excluded.stderr, n = excluded.n")
         }
     }
 
