@@ -27,6 +27,10 @@ public struct JobRecord: Sendable, Equatable {
 /// the outcome only while they still hold it. A worker that dies stops renewing; once its lease
 /// has run out the coordinator puts the job back in the queue (counted in `expired`). Leases are
 /// measured on the server's clock, so machines' clocks need not agree.
+///
+/// Queue operations are single statements (atomic on their own, one round trip each) or plain
+/// transactions, never archive commits: `AMALGAM_FAILPOINT` counts only the archive's own writes,
+/// so a crash point does not move with how often a coordinator polled or a worker claimed.
 extension PostgresArchive {
     static let now = "extract(epoch from clock_timestamp())::float8"
 
@@ -36,7 +40,7 @@ extension PostgresArchive {
     /// dropped (its engine requeued their candidates, which this one queues again). Returns the
     /// session's number.
     public func beginSession() throws -> Int {
-        try write {
+        try connection.transaction {
             try connection.query("UPDATE job SET state = 'dropped' WHERE state IN ('queued', 'claimed', 'finished')")
             return (try connection.scalar("SELECT coalesce(max(session), 0) + 1 FROM job")?.int) ?? 1
         }
@@ -52,48 +56,38 @@ extension PostgresArchive {
     }
 
     public func enqueue(session: Int, candidate: Int, split: ScoreSplit, slice: String?) throws -> Int {
-        try write {
-            guard let id = try connection.scalar("INSERT INTO job (session, candidate, split, slice, state) VALUES (?, ?, ?, ?, 'queued') RETURNING id",
-                                                 [.integer(Int64(session)), .integer(Int64(candidate)), .text(split.rawValue), SQLValue(slice)])?.int else {
-                throw ArchiveError(file: location, "job: no id returned")
-            }
-            return id
+        guard let id = try connection.scalar("INSERT INTO job (session, candidate, split, slice, state) VALUES (?, ?, ?, ?, 'queued') RETURNING id",
+                                             [.integer(Int64(session)), .integer(Int64(candidate)), .text(split.rawValue), SQLValue(slice)])?.int else {
+            throw ArchiveError(file: location, "job: no id returned")
         }
+        return id
     }
 
     /// Jobs whose lease ran out back to the queue; returns how many.
     @discardableResult
     public func expireLeases() throws -> Int {
-        try write {
-            try connection.query("UPDATE job SET state = 'queued', worker = NULL, lease_until = NULL, expired = expired + 1 WHERE state = 'claimed' AND lease_until < \(Self.now)")
-            return connection.changes
-        }
+        try connection.query("UPDATE job SET state = 'queued', worker = NULL, lease_until = NULL, expired = expired + 1 WHERE state = 'claimed' AND lease_until < \(Self.now)")
+        return connection.changes
     }
 
     /// The session's finished jobs, now marked collected, by id.
     public func collectFinished(session: Int) throws -> [JobRecord] {
-        try write {
-            try connection.query("""
-                UPDATE job SET state = 'collected' WHERE session = ? AND state = 'finished'
-                RETURNING id, candidate, split, slice, worker, outcome
-                """, [.integer(Int64(session))]).map(decodeJob).sorted { $0.id < $1.id }
-        }
+        try connection.query("""
+            UPDATE job SET state = 'collected' WHERE session = ? AND state = 'finished'
+            RETURNING id, candidate, split, slice, worker, outcome
+            """, [.integer(Int64(session))]).map(decodeJob).sorted { $0.id < $1.id }
     }
 
     /// Drops the session's jobs not yet finished (a stop); returns their ids.
     public func dropUnfinished(session: Int) throws -> [Int] {
-        try write {
-            try connection.query("UPDATE job SET state = 'dropped' WHERE session = ? AND state IN ('queued', 'claimed') RETURNING id",
-                                 [.integer(Int64(session))]).compactMap { $0.first?.int }
-        }
+        try connection.query("UPDATE job SET state = 'dropped' WHERE session = ? AND state IN ('queued', 'claimed') RETURNING id",
+                             [.integer(Int64(session))]).compactMap { $0.first?.int }
     }
 
     /// Drops the session's jobs no worker has claimed yet; returns their ids.
     public func dropQueued(session: Int) throws -> [Int] {
-        try write {
-            try connection.query("UPDATE job SET state = 'dropped' WHERE session = ? AND state = 'queued' RETURNING id",
-                                 [.integer(Int64(session))]).compactMap { $0.first?.int }
-        }
+        try connection.query("UPDATE job SET state = 'dropped' WHERE session = ? AND state = 'queued' RETURNING id",
+                             [.integer(Int64(session))]).compactMap { $0.first?.int }
     }
 
     /// Workers seen within `within` seconds.
@@ -110,54 +104,47 @@ extension PostgresArchive {
 
     /// Registers (or re-registers) a worker and what it offers (`resources`, JSON).
     public func register(worker: String, resources: String) throws {
-        try write {
-            try connection.query("""
-                INSERT INTO worker (name, resources, started, seen) VALUES (?, ?, \(Self.now), \(Self.now))
-                ON CONFLICT (name) DO UPDATE SET resources = excluded.resources, started = excluded.started, seen = excluded.seen
-                """, [.text(worker), .text(resources)])
-        }
+        try connection.query("""
+            INSERT INTO worker (name, resources, started, seen) VALUES (?, ?, \(Self.now), \(Self.now))
+            ON CONFLICT (name) DO UPDATE SET resources = excluded.resources, started = excluded.started, seen = excluded.seen
+            """, [.text(worker), .text(resources)])
     }
 
     /// The oldest queued job, now claimed by `worker` with a lease of `lease` seconds; nil when none is queued.
     public func claimJob(worker: String, lease: Double) throws -> JobRecord? {
-        try write {
-            try connection.query("UPDATE worker SET seen = \(Self.now) WHERE name = ?", [.text(worker)])
-            return try connection.query("""
-                UPDATE job SET state = 'claimed', worker = ?, lease_until = \(Self.now) + ?
-                WHERE id = (SELECT id FROM job WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
-                RETURNING id, candidate, split, slice, worker, outcome
-                """, [.text(worker), .real(lease)]).first.map(decodeJob)
-        }
+        // One statement: the heartbeat and the claim.
+        try connection.query("""
+            WITH seen AS (UPDATE worker SET seen = \(Self.now) WHERE name = ?1)
+            UPDATE job SET state = 'claimed', worker = ?1, lease_until = \(Self.now) + ?2
+            WHERE id = (SELECT id FROM job WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING id, candidate, split, slice, worker, outcome
+            """, [.text(worker), .real(lease)]).first.map(decodeJob)
     }
 
     /// Renews the lease (and the worker's heartbeat); false when the job is no longer this
     /// worker's (its lease ran out and it went back to the queue, or the coordinator dropped it).
     public func renew(job: Int, worker: String, lease: Double) throws -> Bool {
-        try write {
-            try connection.query("UPDATE worker SET seen = \(Self.now) WHERE name = ?", [.text(worker)])
-            try connection.query("UPDATE job SET lease_until = \(Self.now) + ? WHERE id = ? AND worker = ? AND state = 'claimed'",
-                                 [.real(lease), .integer(Int64(job)), .text(worker)])
-            return connection.changes == 1
-        }
+        try connection.query("""
+            WITH seen AS (UPDATE worker SET seen = \(Self.now) WHERE name = ?3)
+            UPDATE job SET lease_until = \(Self.now) + ?1 WHERE id = ?2 AND worker = ?3 AND state = 'claimed'
+            """, [.real(lease), .integer(Int64(job)), .text(worker)])
+        return connection.changes == 1
     }
 
     /// Records the outcome while the job is still this worker's; false (nothing written) otherwise.
     public func finish(job: Int, worker: String, outcome: String) throws -> Bool {
-        try write {
-            try connection.query("UPDATE job SET state = 'finished', outcome = ?, lease_until = NULL WHERE id = ? AND worker = ? AND state = 'claimed'",
-                                 [.text(outcome), .integer(Int64(job)), .text(worker)])
-            guard connection.changes == 1 else { return false }
-            try connection.query("UPDATE worker SET jobs = jobs + 1, seen = \(Self.now) WHERE name = ?", [.text(worker)])
-            return true
-        }
+        // One statement: the outcome, and the worker's count when the outcome was taken.
+        try connection.query("""
+            WITH done AS (UPDATE job SET state = 'finished', outcome = ?1, lease_until = NULL WHERE id = ?2 AND worker = ?3 AND state = 'claimed' RETURNING id),
+                 counted AS (UPDATE worker SET jobs = jobs + 1, seen = \(Self.now) WHERE name = ?3 AND EXISTS (SELECT 1 FROM done))
+            SELECT count(*) FROM done
+            """, [.text(outcome), .integer(Int64(job)), .text(worker)]).first?.first?.int == 1
     }
 
     /// Gives a claimed job back to the queue at once (a worker asked to stop).
     public func release(job: Int, worker: String) throws {
-        try write {
-            try connection.query("UPDATE job SET state = 'queued', worker = NULL, lease_until = NULL WHERE id = ? AND worker = ? AND state = 'claimed'",
-                                 [.integer(Int64(job)), .text(worker)])
-        }
+        try connection.query("UPDATE job SET state = 'queued', worker = NULL, lease_until = NULL WHERE id = ? AND worker = ? AND state = 'claimed'",
+                             [.integer(Int64(job)), .text(worker)])
     }
 
     private func decodeJob(_ row: [SQLValue]) throws -> JobRecord {
