@@ -10,8 +10,9 @@ import Tensors
 /// code a local `WorkerPool` feeds, so the archive does not depend on who ran what (DESIGN.md §4).
 ///
 /// Two jobs are kept queued or running per live worker (seen within a lease; at least one worker
-/// counted, so work waits for the first to come). `results` polls the store every 20 ms and puts
-/// the jobs whose lease ran out back in the queue.
+/// counted, so work waits for the first to come). `results` polls the store every 20 ms for
+/// finished jobs (one statement) and once a second puts the jobs whose lease ran out back in the
+/// queue.
 ///
 /// `@unchecked Sendable`: only `wake()` is called from another thread (a stop request), and it
 /// touches `woken` alone, under `lock`; everything else runs on the coordinator's thread.
@@ -46,6 +47,9 @@ final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
     }
 
     private var live = (count: 0, at: Date.distantPast)
+    /// Leases last `lease` seconds: looking for run-out ones once a second is soon enough.
+    static let leaseCheck = 1.0
+    private var leasesChecked = Date.distantPast
 
     /// Workers seen within a lease, asked of the store at most twice a second (the dispatch loop
     /// asks on every pass).
@@ -77,7 +81,10 @@ final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
             return done + (try collect())
         }
         while true {
-            try archive.expireLeases()
+            if Date().timeIntervalSince(leasesChecked) >= Self.leaseCheck {
+                try archive.expireLeases()
+                leasesChecked = Date()
+            }
             let done = withdrawn + (try collect())
             withdrawn = []
             let wake = lock.withLock { () -> Bool in
