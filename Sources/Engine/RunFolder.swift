@@ -94,54 +94,19 @@ public struct RunFolder: Sendable {
         return folder
     }
 
-    /// The frozen space text: the space with absolute paths and the fingerprints.
+    /// The frozen space text (`SearchSpace.yaml`): every setting as the run uses it, the fitness
+    /// file inline as it was, the base's layer count and the fingerprints of every input.
     static func frozen(_ space: SearchSpace) throws -> String {
-        var lines = ["# Frozen by amalgam search: absolute paths and fingerprints; `amalgam resume` reads this file.",
-                     "name: \(space.name)",
-                     "base_model: \(quoted(space.baseModel))",
-                     "models: [\(space.models.map(quoted).joined(separator: ", "))]",
-                     "methods: [\(space.methods.map(\.rawValue).joined(separator: ", "))]",
-                     "layer_granularity: \(space.layerGranularity)"]
-        if !space.filters.isEmpty { lines.append("filters: [\(space.filters.map(quoted).joined(separator: ", "))]") }
-        if !space.geneRanges.isEmpty {
-            lines.append("genes:")
-            for (name, range) in space.geneRanges.sorted(by: { $0.key < $1.key }) { lines.append("  \(name): [\(range.lowerBound), \(range.upperBound)]") }
-        }
-        lines.append("layers: {drop: \(space.dropLayers)}")
-        lines.append("smooth: \(space.smooth)")
-        lines.append("baselines: \(space.baselines)")
-        lines.append("fitness: \(quoted(space.fitness))")
+        var frozen = space
         // The fitness file itself, as it was: the run folder says everything the run used.
-        let fitnessText = try space.fitnessInline ?? String(contentsOfFile: space.fitness, encoding: .utf8)
-        lines.append("fitness_inline: |")
-        for line in fitnessText.split(separator: "\n", omittingEmptySubsequences: false).dropLast(fitnessText.hasSuffix("\n") ? 1 : 0) {
-            lines.append(line.isEmpty ? "" : "  " + line)
-        }
-        lines.append("objectives:")
-        for objective in space.objectives { lines.append("  - \(objective.maximize ? "maximize" : "minimize"): \(quoted(objective.name))") }
-        let o = space.optimizer
-        var optimizer = "optimizer: {name: \(o.name.rawValue), restarts: \(o.restarts.rawValue), seed: \(o.seed), steady_state: \(o.steadyState), sampling: \(o.sobol ? "sobol" : "uniform")"
-        if let population = o.population { optimizer += ", population: \(population)" }
-        if let sigma = o.sigma { optimizer += ", sigma: \(sigma)" }
-        lines.append(optimizer + "}")
-        lines.append("budget: {evaluations: \(space.evaluations)\(space.time.map { ", time: \(Int($0))s" } ?? "")}")
-        if let workers = space.workers { lines.append("workers: \(workers)") }
-        // No `store:`: the folder's store.url names it, and the frozen space is copied to the store for workers.
-        lines.append("arena: \(space.arena.rawValue)")
-        if let racing = space.racing {
-            // The seed written out: the example order must not follow a later --seed.
-            lines.append("racing: {stages: [\(racing.stages.map { "\($0)" }.joined(separator: ", "))], confidence: \(racing.confidence), seed: \(space.racingSeed)}")
-        }
-        lines.append("# fingerprints:")
-        for (file, print) in try fingerprints(space) { lines.append("#   \(print) \(file)") }
-        return lines.joined(separator: "\n") + "\n"
+        frozen.fitnessInline = try space.fitnessInline ?? String(contentsOfFile: space.fitness, encoding: .utf8)
+        frozen.fingerprints = try fingerprints(space)
+        return "# Frozen by amalgam search: absolute paths and fingerprints; `amalgam resume` reads this file.\n" + frozen.yaml
     }
 
-    static func quoted(_ text: String) -> String { JSONValue.string(text).serialized() }
-
     /// (path, hash) for every model folder, the fitness file and every task file.
-    static func fingerprints(_ space: SearchSpace) throws -> [(String, String)] {
-        var prints: [(String, String)] = []
+    static func fingerprints(_ space: SearchSpace) throws -> [SearchSpace.Fingerprint] {
+        var prints: [SearchSpace.Fingerprint] = []
         for model in [space.baseModel] + space.models {
             var text = ""
             let files = (try FileManager.default.contentsOfDirectory(atPath: model)).sorted()
@@ -166,25 +131,25 @@ public struct RunFolder: Sendable {
                     }
                 }
             }
-            prints.append((model, GenomeCodec.hash(text)))
+            prints.append(SearchSpace.Fingerprint(path: model, hash: GenomeCodec.hash(text)))
         }
-        var files = [space.fitness]
-        if let text = try? String(contentsOfFile: space.fitness, encoding: .utf8) {
-            let folder = URL(fileURLWithPath: space.fitness).deletingLastPathComponent().path
-            for line in text.split(separator: "\n") {
-                for key in ["calibration:", "holdout:"] {
-                    guard let range = line.range(of: key) else { continue }
-                    let value = line[range.upperBound...].split(whereSeparator: { $0 == "," || $0 == "}" }).first?
-                        .trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'")) ?? ""
-                    if !value.isEmpty { files.append(value.hasPrefix("/") ? value : folder + "/" + value) }
-                }
-            }
-        }
+        // The fitness file and the task files it names, read by the fitness file's own parser.
+        let fitness = try space.fitnessFile()
+        let files = [space.fitness] + fitness.tasks.flatMap { [$0.calibration, $0.holdout].compactMap { $0 } }
         for file in files {
             let data = FileManager.default.contents(atPath: file) ?? Data()
-            prints.append((file, GenomeCodec.hash(String(decoding: data, as: UTF8.self))))
+            prints.append(SearchSpace.Fingerprint(path: file, hash: GenomeCodec.hash(String(decoding: data, as: UTF8.self))))
         }
         return prints
+    }
+
+    /// The frozen space's settings, read without opening a model or task file (`Reading.settingsOnly`):
+    /// what `status`, `front`, `export` and `report` need, so they work after the models moved.
+    public func settings() throws -> SearchSpace {
+        guard let text = try? String(contentsOfFile: spacePath, encoding: .utf8) else {
+            throw ArchiveError(file: spacePath, "cannot be read; is \(path) a run folder?")
+        }
+        return try SearchSpace(yaml: text, file: spacePath, reading: .settingsOnly)
     }
 
     /// The frozen space, after checking that no model or task file changed since the run began.
@@ -199,14 +164,9 @@ public struct RunFolder: Sendable {
     /// changed since the run began (its fingerprints): what `resume` and `amalgam worker` run on.
     public static func verifiedSpace(frozen text: String, file: String) throws -> SearchSpace {
         let space = try SearchSpace(yaml: text, file: file)
-        let recorded = text.split(separator: "\n").filter { $0.hasPrefix("#   ") }.map { line -> (String, String) in
-            let body = line.dropFirst(4)
-            let hash = body.prefix(while: { $0 != " " })
-            return (String(body.dropFirst(hash.count + 1)), String(hash))
-        }
-        let current = Dictionary(try fingerprints(space), uniquingKeysWith: { a, _ in a })
-        for (file, hash) in recorded where current[file] != hash {
-            throw ArchiveError(file: file, "changed since the run began (fingerprint \(hash), now \(current[file] ?? "missing")); resuming would mix results of different inputs")
+        let current = Dictionary(try fingerprints(space).map { ($0.path, $0.hash) }, uniquingKeysWith: { a, _ in a })
+        for recorded in space.fingerprints where current[recorded.path] != recorded.hash {
+            throw ArchiveError(file: recorded.path, "changed since the run began (fingerprint \(recorded.hash), now \(current[recorded.path] ?? "missing")); resuming would mix results of different inputs")
         }
         return space
     }

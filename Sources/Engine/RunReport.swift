@@ -68,7 +68,7 @@ public struct RunReport: Sendable {
             let values = order.map { name, _ in objectives[candidate.id]?.first { $0.name == name }?.value ?? .nan }
             guard values.allSatisfy(\.isFinite) else { continue }
             let holdout = frozen.flatMap { Self.holdoutFirst(scores[candidate.id] ?? [], space: $0.0, fitness: $0.1) }
-            points.append(Point(id: candidate.id, seq: candidate.seq, baseline: candidate.baseline, method: Self.method(candidate.recipe),
+            points.append(Point(id: candidate.id, seq: candidate.seq, baseline: candidate.baseline, method: RunStatus.method(of: candidate.recipe),
                                 objectives: values, holdout: holdout, onFront: frontIDs.contains(candidate.id)))
         }
         // Convergence: evaluations counted in proposal order (baselines first, as they ran).
@@ -99,10 +99,6 @@ public struct RunReport: Sendable {
             }
         }
         return report
-    }
-
-    static func method(_ recipe: String) -> String {
-        recipe.split(separator: "\n").first { $0.hasPrefix("merge_method:") }.map { String($0.dropFirst(13)).trimmingCharacters(in: .whitespaces) } ?? "?"
     }
 
     /// The space's first objective computed from holdout scores (the weighted mean of the tasks,

@@ -59,17 +59,13 @@ public enum RunStatus {
     }
 
     /// The objective names in space order, with whether each is maximized.
-    static func objectiveOrder(folder: RunFolder) throws(ArchiveError) -> [(String, Bool)] {
-        guard let text = try? String(contentsOfFile: folder.spacePath, encoding: .utf8) else {
-            throw ArchiveError(file: folder.spacePath, "cannot be read; is \(folder.path) a run folder?")
-        }
-        return text.split(separator: "\n").compactMap { line in
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            for key in ["- maximize:", "- minimize:"] where trimmed.hasPrefix(key) {
-                return (trimmed.dropFirst(key.count).trimmingCharacters(in: CharacterSet(charactersIn: " \"'")), key.contains("maximize"))
-            }
-            return nil
-        }
+    static func objectiveOrder(folder: RunFolder) throws -> [(String, Bool)] {
+        try folder.settings().objectives.map { ($0.name, $0.maximize) }
+    }
+
+    /// A recipe's merge method, as its parser reads it ("?" when it does not parse).
+    static func method(of recipe: String) -> String {
+        (try? Recipe(yaml: recipe, file: "recipe"))?.mergeMethod.rawValue ?? "?"
     }
 
     /// The status `resume` continues from, or nil when the search was killed after writing
@@ -122,7 +118,7 @@ public enum RunStatus {
     /// The run's frozen space and its fitness file (nil when they cannot be read any more, e.g.
     /// a model folder moved: then no comparison is drawn).
     static func frozen(folder: RunFolder) -> (SearchSpace, FitnessFile)? {
-        (try? SearchSpace(contentsOf: folder.spacePath)).flatMap { space in (try? space.fitnessFile()).map { (space, $0) } }
+        (try? folder.settings()).flatMap { space in (try? space.fitnessFile()).map { (space, $0) } }
     }
 
     /// A candidate against a baseline on the holdout split (nil for the baseline itself or
@@ -167,7 +163,7 @@ public enum RunStatus {
         // cannot be read any more: then no comparison).
         let frozen = !withCosts || bestBaseline == nil ? nil : Self.frozen(folder: folder)
         return try front.map { candidate, values in
-            let method = candidate.recipe.split(separator: "\n").first { $0.hasPrefix("merge_method:") }.map { String($0.dropFirst(13)).trimmingCharacters(in: .whitespaces) } ?? "?"
+            let method = Self.method(of: candidate.recipe)
             let own = scores[candidate.id] ?? []
             let costs = !withCosts ? nil : (try? Recipe(yaml: candidate.recipe, file: folder.spacePath)).flatMap { try? MergePlan(recipe: $0, file: folder.spacePath, layouts: ModelFamilies.layout) }.map(CandidateCosts.init)
             let comparison = try frozen.flatMap { frozen in

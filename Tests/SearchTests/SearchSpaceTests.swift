@@ -104,6 +104,53 @@ import Testing
         #expect(space.fitnessInline == "tasks:\n  - {name: add, kind: choice, calibration: add.calib.jsonl}\n")
     }
 
+    /// Every key of a space, set away from its default, written as a run's frozen space and read
+    /// back: equal, field for field (but `store`, which the frozen space never holds).
+    @Test(arguments: ["tasks:\n  - {name: add, kind: choice, calibration: add.calib.jsonl}\n",
+                      "  indented first line\n\ttab\n\n\nthree newlines at the end\n\n\n", "no newline at the end",
+                      "carriage\r\nreturns", "a last line of spaces\n   "])
+    func everyFieldSurvivesTheFrozenSpace(fitnessText: String) throws {
+        var space = try space("""
+            name: every-key
+            base_model: ../zoo/base
+            models: [../zoo/add, ../zoo/rev]
+            methods: [ties, della]
+            layer_granularity: 2
+            filters: [self_attn, "mlp: up"]
+            genes: {weight: [0.1, 1.25], density: [0.2, 0.9], epsilon: [0.00001, 0.05], lambda: [0.5, 1.25]}
+            layers: {drop: false}
+            smooth: true
+            baselines: false
+            fitness: ../fitness/demo.yaml
+            objectives: [{maximize: "task:add:acc_norm"}, {minimize: params}]
+            optimizer: {name: nsga2, population: 12, sigma: 0.3, restarts: bipop, seed: 42, steady_state: false, sampling: sobol}
+            budget: {evaluations: 77, time: 1.5h}
+            workers: 3
+            store: postgres://db/amalgam?run=r
+            arena: bfloat16
+            racing: {stages: [0.1, 0.5, 1], confidence: 0.9, seed: 9}
+
+            """)
+        space.fitnessInline = fitnessText
+        space.fingerprints = [SearchSpace.Fingerprint(path: space.baseModel, hash: "0123"), SearchSpace.Fingerprint(path: "/a \"b\": c", hash: "1e10")]
+        #expect(space.layerCount == 4 && space.store != nil)
+        let read = try SearchSpace(yaml: space.yaml, file: space.file)
+        var expected = space
+        expected.store = nil
+        #expect(read == expected)
+        // The settings alone open no model folder: the same space with its models gone.
+        let moved = space.yaml.replacingOccurrences(of: Self.root + "/zoo/", with: "/nonexistent/zoo/")
+        #expect(throws: SearchSpaceError.self) { try SearchSpace(yaml: moved, file: space.file) }
+        let settings = try SearchSpace(yaml: moved, file: space.file, reading: .settingsOnly)
+        #expect(settings.layerCount == 4 && settings.objectives == space.objectives && settings.fitnessInline == fitnessText)
+    }
+
+    @Test func aRecordedLayerCountMustMatchTheBase() {
+        #expect { try space(Self.minimal + "layer_count: 7\n") } throws: {
+            ($0 as? SearchSpaceError)?.field == "layer_count" && "\($0)".contains("is not the base model's 4 layers")
+        }
+    }
+
     @Test func missingOrMismatchedModelsAreNamed() {
         #expect { try space("base_model: ../zoo/base\nmodels: [../zoo/nothing]\nfitness: ../fitness/demo.yaml\n") } throws: {
             ($0 as? SearchSpaceError)?.field == "models[0]" && "\($0)".contains("no config.json")
