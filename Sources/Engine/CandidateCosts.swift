@@ -1,3 +1,4 @@
+import Archive
 import Merging
 
 /// What a merged model costs, from its plan (DESIGN.md §3 objectives `params`, `layers`,
@@ -62,6 +63,18 @@ public struct CandidateCosts: Sendable, Equatable, Codable {
         layers = plan.layerCount
         density = total > 0 ? kept / total : 1
         flops = 2 * (layerMatrices + (head ?? embedding ?? 0))
+    }
+
+    /// The costs' names, as objectives and as the archive's `objective` rows name them.
+    public static let names = ["params", "layers", "density", "flops"]
+
+    /// The costs recorded with a candidate's objectives (`SearchEngine.store` writes every one), or
+    /// nil when one is missing (an archive written before costs were recorded).
+    public init?(recorded: [ObjectiveRecord]) {
+        func value(_ name: String) -> Double? { recorded.first { $0.name == name }?.value }
+        guard let params = value("params"), let layers = value("layers"), let density = value("density"), let flops = value("flops"),
+              let p = Int(exactly: params), let l = Int(exactly: layers), let f = Int(exactly: flops) else { return nil }
+        self.init(params: p, layers: l, density: density, flops: f)
     }
 
     public func value(_ quantity: String) -> Double? {

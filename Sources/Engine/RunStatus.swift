@@ -45,7 +45,7 @@ public enum RunStatus {
         public var objectives: [(String, Double)]
         public var calibration: [(String, Double)]
         public var holdout: [(String, Double)]
-        /// The candidate's costs, from its plan (nil when its models cannot be opened any more).
+        /// The candidate's costs as recorded with its objectives (an older archive: from its plan, nil when its models cannot be opened any more).
         public var costs: CandidateCosts?
         /// The paired bootstrap of its first objective against the best baseline's on the holdout
         /// split (`PairedBootstrap`); nil for the best baseline itself, before both have holdout
@@ -165,7 +165,10 @@ public enum RunStatus {
         return try front.map { candidate, values in
             let method = Self.method(of: candidate.recipe)
             let own = scores[candidate.id] ?? []
-            let costs = !withCosts ? nil : (try? Recipe(yaml: candidate.recipe, file: folder.spacePath)).flatMap { try? MergePlan(recipe: $0, file: folder.spacePath, layouts: ModelFamilies.layout) }.map(CandidateCosts.init)
+            // As recorded; planned from the recipe (opening its models) only for an archive written
+            // before costs were recorded.
+            let costs = !withCosts ? nil : CandidateCosts(recorded: objectives[candidate.id] ?? [])
+                ?? (try? Recipe(yaml: candidate.recipe, file: folder.spacePath)).flatMap { try? MergePlan(recipe: $0, file: folder.spacePath, layouts: ModelFamilies.layout) }.map(CandidateCosts.init)
             let comparison = try frozen.flatMap { frozen in
                 try bestBaseline.flatMap { baseline in
                     try baseline.baseline.flatMap { try compare(archive: archive, frozen: frozen, candidate: candidate.id, baseline: (name: $0, id: baseline.id)) }

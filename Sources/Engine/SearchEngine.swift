@@ -539,7 +539,13 @@ public final class SearchEngine {
             values = ObjectiveValues.compute(context: context, scores: outcome.scores, costs: costs)
             if values == nil { error = "a score an objective needs is missing" }
         }
-        let objectives = values.map { zip(context.space.objectives, $0).map { ObjectiveRecord(candidate: id, name: $0.name, value: $1) } } ?? []
+        var objectives = values.map { zip(context.space.objectives, $0).map { ObjectiveRecord(candidate: id, name: $0.name, value: $1) } } ?? []
+        // Every cost beside the objectives, so `front` shows them without opening a model folder.
+        if values != nil, let costs = outcome.costs {
+            for name in CandidateCosts.names where !objectives.contains(where: { $0.name == name }) {
+                if let value = costs.value(name) { objectives.append(ObjectiveRecord(candidate: id, name: name, value: value)) }
+            }
+        }
         let status: CandidateStatus = error != nil ? .failed : pruned ? .pruned : .done
         try archive.record(candidate: id, status: status, error: error,
                            scores: error == nil ? outcome.scores.map { score($0, candidate: id) } : [], objectives: objectives,

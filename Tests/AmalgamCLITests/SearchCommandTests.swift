@@ -129,6 +129,34 @@ import Testing
         #expect(refused.stderr.contains(fitness + "/add.calib.jsonl") && refused.stderr.contains("changed since the run began"), "\(refused.stderr)")
     }
 
+    /// `status` and `front` read the frozen space's settings and the archive alone: moving the
+    /// model folders away changes nothing they print (the costs too are the recorded ones).
+    @Test func statusAndFrontOpenNoModelFolder() throws {
+        let runs = try Runs()
+        let zoo = runs.path + "/zoo"
+        try FileManager.default.createDirectory(atPath: zoo, withIntermediateDirectories: true)
+        for model in ["base", "add", "rev", "facts"] { try FileManager.default.copyItem(atPath: CLI.repository + "/zoo/" + model, toPath: zoo + "/" + model) }
+        let demo = try String(contentsOfFile: CLI.repository + "/search-spaces/demo.yaml", encoding: .utf8)
+        let space = runs.path + "/space.yaml"
+        try Data(demo.replacingOccurrences(of: "../zoo/", with: zoo + "/").replacingOccurrences(of: "../", with: CLI.repository + "/").utf8)
+            .write(to: URL(fileURLWithPath: space))
+        let run = runs.path + "/run"
+        let searched = try CLI.run(["search", space, "--run", run, "--evaluations", "12"])
+        #expect(searched.status == 0, "\(searched.stderr)")
+        let commands = [["status", run, "--json"], ["front", run, "--json"], ["status", run], ["front", run]]
+        let before = try commands.map { try CLI.run($0) }
+        try FileManager.default.moveItem(atPath: zoo, toPath: runs.path + "/zoo-moved")
+        let after = try commands.map { try CLI.run($0) }
+        for (command, (was, now)) in zip(commands, zip(before, after)) {
+            #expect(was.status == 0 && now.status == 0, "\(command): \(now.stderr)")
+            #expect(now.stdout == was.stdout, "\(command)")
+        }
+        #expect(after[1].stdout.contains("\"costs\"") && !after[1].stdout.contains("\"costs\":{}"), "\(after[1].stdout)")
+        // What does need the models says which one is gone.
+        let resumed = try CLI.run(["resume", run, "--evaluations", "14"])
+        #expect(resumed.status == 1 && resumed.stderr.contains(zoo + "/base"), "\(resumed.stderr)")
+    }
+
     @Test func oneWorkerProposesTheSameCandidates() throws {
         let runs = try Runs()
         #expect(try search(runs.path + "/two", evaluations: 12, workers: 2).status == 0)
