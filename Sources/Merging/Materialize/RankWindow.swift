@@ -1,4 +1,3 @@
-import Synchronization
 /// Which elements of a tensor rank inside a window when sorted ascending by a 32-bit key (the bit
 /// pattern of a magnitude: for non-negative floats, bit order is numeric order), ties between
 /// equal keys broken by element index, so that exactly `window.count` elements are kept.
@@ -68,9 +67,6 @@ enum RankSelection {
 
     static let bins = 1 << 16
 
-    /// Ends settled by `confirmGuessedKeys` since launch (a diagnostic the tests read).
-    static let guessesConfirmed = Atomic<Int>(0)
-
     /// An end of a window being located: the rank of the element it must point at.
     struct End {
         let request: Int
@@ -104,7 +100,15 @@ enum RankSelection {
     }
 
     static func select(context: MergeContext, windows: [Range<Int>], loading: [Int], extra: Int, keyBuffer: Int, keys: @escaping Keys) -> [RankWindow] {
+        selectCounting(context: context, windows: windows, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys).windows
+    }
+
+    /// `select`, also saying how many window ends the sample's guess settled with one counting
+    /// pass (`confirmGuessedKeys`), which the tests read to see that path taken.
+    static func selectCounting(context: MergeContext, windows: [Range<Int>], loading: [Int], extra: Int, keyBuffer: Int,
+                               keys: @escaping Keys) -> (windows: [RankWindow], confirmedGuesses: Int) {
         let n = context.count
+        var confirmedGuesses = 0
         let requests = windows.count
         // The ends that need locating: a window's start unless it is 0, its last element unless n − 1.
         var ends: [End] = []
@@ -126,6 +130,7 @@ enum RankSelection {
             var pending = Array(ends.indices)
             if sampled {
                 let confirmed = confirmGuessedKeys(&ends, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
+                confirmedGuesses = confirmed.count
                 pending.removeAll { confirmed.contains($0) }
             }
             if !pending.isEmpty {
@@ -141,7 +146,7 @@ enum RankSelection {
             }
             locateIndices(&ends, context: context, loading: loading, extra: extra, keyBuffer: keyBuffer, keys: keys)
         }
-        return windows.enumerated().map { r, window in
+        let selected = windows.enumerated().map { r, window in
             let start = ends.first { $0.request == r && $0.rank == window.lowerBound && window.lowerBound > 0 }
             let last = ends.first { $0.request == r && $0.rank == window.upperBound - 1 && window.upperBound < n }
             return RankWindow(
@@ -149,6 +154,7 @@ enum RankSelection {
                 lowest: start.map { UInt64($0.key) << 32 | UInt64($0.index) } ?? 0,
                 highest: last.map { UInt64($0.key) << 32 | UInt64($0.index) } ?? .max)
         }
+        return (selected, confirmedGuesses)
     }
 
     /// Pass 1: per request, a histogram of the keys' high 16 bits, over every `every`-th chunk
@@ -240,7 +246,6 @@ enum RankSelection {
             ends[guess.end].below = below
             ends[guess.end].equalPerChunk = perChunk.map { $0[slot].equal }
             confirmed.insert(guess.end)
-            guessesConfirmed.add(1, ordering: .relaxed)
         }
         return confirmed
     }
@@ -350,7 +355,7 @@ enum RankSelection {
                 var computed = -1
                 return targets.map { _, end in
                     if computed != end.request { keys(end.request, range, scratch, k); computed = end.request }
-                    return countEqual(k, range.count, end.key)
+                    return countBelowAndEqual(k, range.count, end.key).equal
                 }
             }
             for (slot, target) in targets.enumerated() { ends[target.offset].equalPerChunk = perChunk.map { $0[slot] } }
@@ -375,22 +380,6 @@ enum RankSelection {
                 seen += equal
             }
         }
-    }
-
-    /// How many of `keys[0..<count]` equal `key`, eight lanes at a time.
-    static func countEqual(_ keys: UnsafePointer<UInt32>, _ count: Int, _ key: UInt32) -> Int {
-        let raw = UnsafeRawPointer(keys)
-        let target = SIMD8<UInt32>(repeating: key), one = SIMD8<UInt32>(repeating: 1)
-        var lanes = SIMD8<UInt32>(repeating: 0)
-        var i = 0
-        while i + 8 <= count {
-            let block = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<UInt32>.self)
-            lanes = lanes.replacing(with: lanes &+ one, where: block .== target)
-            i += 8
-        }
-        var total = Int(lanes.wrappedSum())
-        while i < count { total += keys[i] == key ? 1 : 0; i += 1 }
-        return total
     }
 
     static func locate(_ rank: Int, in histogram: ArraySlice<Int>) -> (bin: Int, below: Int) {
