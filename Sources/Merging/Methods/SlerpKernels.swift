@@ -1,5 +1,13 @@
 import Foundation
 
+/// The weights of the two ends of a spherical interpolation at `t` between unit vectors whose
+/// cosine is `cosine` (not colinear: each method decides when to fall back to linear weights),
+/// rounded to Float as mergekit's torch code does: sin((1 − t)θ)/sin θ and sin(tθ)/sin θ, θ = acos.
+func slerpCoefficients(_ t: Double, cosine: Double) -> (Float, Float) {
+    let theta = acos(cosine)
+    return (Float(sin((1 - t) * theta) / sin(theta)), Float(sin(t * theta) / sin(theta)))
+}
+
 /// Spherical interpolation of the base toward the other model by `t`, over the whole flattened
 /// tensor, falling back to linear interpolation when the normalized vectors are nearly colinear
 /// (|cos| > 0.9995); norms ≤ 1e-8 count as 1 (mergekit `slerp.py`; Shoemake 1985).
@@ -21,12 +29,7 @@ struct SlerpKernel: MergeKernel {
         if !(normA > 1e-8) { normA = 1 }
         if !(normB > 1e-8) { normB = 1 }
         let dot = min(1, max(-1, stats.sum(vector: 0, 0, 1) / (normA * normB)))
-        if abs(dot) > 0.9995 {
-            coefficients = (Float(1 - t), Float(t))
-        } else {
-            let theta = acos(dot)
-            coefficients = (Float(sin((1 - t) * theta) / sin(theta)), Float(sin(t * theta) / sin(theta)))
-        }
+        coefficients = abs(dot) > 0.9995 ? (Float(1 - t), Float(t)) : slerpCoefficients(t, cosine: dot)
     }
 
     func combine(chunk: Int, range: Range<Int>, scratch: MergeContext.Scratch, out: UnsafeMutablePointer<Float>) {
@@ -71,9 +74,7 @@ struct NuslerpKernel: MergeKernel {
             let n0 = max(stats.sum(vector: v, 0, 0).squareRoot(), 1e-7)
             let n1 = max(stats.sum(vector: v, 1, 1).squareRoot(), 1e-7)
             let cos = min(1, max(-1, stats.sum(vector: v, 0, 1) / (n0 * n1)))
-            if 1 - cos * cos <= 1e-16 { return (Float(1 - t), Float(t)) }
-            let theta = acos(cos)
-            return (Float(sin((1 - t) * theta) / sin(theta)), Float(sin(t * theta) / sin(theta)))
+            return 1 - cos * cos <= 1e-16 ? (Float(1 - t), Float(t)) : slerpCoefficients(t, cosine: cos)
         }
     }
 
