@@ -43,17 +43,12 @@ struct VectorStatistics {
         let pairs = series * (series + 1) / 2
         let rowLength = context.rowLength
         let vectorCount = vectors
-        let width = effective == .rows ? vectorCount * pairs : vectorCount * pairs
+        let width = vectorCount * pairs
         let blocks = context.mapBlocks(extra: extra, initial: { [Double](repeating: 0, count: width) }) { sums, _, range, scratch in
             let buffers = values(range, scratch)
             for i in 0..<range.count {
                 let element = range.lowerBound + i
-                let vector = switch effective {
-                case .whole: 0
-                case .rows: element / rowLength
-                case .columns: element % rowLength
-                }
-                var p = vector * pairs
+                var p = Self.vector(of: element, grouping: effective, rowLength: rowLength) * pairs
                 for a in 0..<series {
                     let x = Double(buffers[a][i])
                     for b in a..<series {
@@ -71,6 +66,10 @@ struct VectorStatistics {
     }
 
     func vector(of element: Int, rowLength: Int) -> Int {
+        Self.vector(of: element, grouping: grouping, rowLength: rowLength)
+    }
+
+    static func vector(of element: Int, grouping: VectorGrouping, rowLength: Int) -> Int {
         switch grouping {
         case .whole: 0
         case .rows: element / rowLength
