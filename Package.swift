@@ -111,10 +111,6 @@ let package = Package(
             dependencies: ["Engine", "Search", "Merging", "Inference", "Archive", "Tensors"]
         ),
         .testTarget(
-            name: "AmalgamTests",
-            dependencies: ["amalgam"]
-        ),
-        .testTarget(
             name: "AmalgamCLITests",
             dependencies: ["Tensors", "Archive"],
             exclude: ["Snapshots"]

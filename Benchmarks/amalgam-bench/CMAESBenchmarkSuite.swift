@@ -44,7 +44,8 @@ enum CMAESBenchmarkSuite {
             let reached = outcomes.compactMap { $0 }.count
             print(
                 problem.name.padding(toLength: 12, withPad: " ", startingAt: 0),
-                String(format: "%3d %8.0f %10.0f %7.3f", problem.dimension, median, problem.pycma, ratio),
+                String(problem.dimension).padding(toLeft: 3), Format.fixed(median, digits: 0).padding(toLeft: 8),
+                Format.fixed(problem.pycma, digits: 0).padding(toLeft: 10), Format.fixed(ratio, digits: 3).padding(toLeft: 7),
                 within ? "  yes  " : "  NO   ", "\(reached)/\(outcomes.count)"
             )
             results["\(problem.name)\(problem.dimension)"] = .object(JSONObject([
@@ -59,8 +60,8 @@ enum CMAESBenchmarkSuite {
         let rastriginMedian = medianCountingFailuresAsInfinite(ipopRuns)
         let rastriginReached = ipopRuns.compactMap { $0 }.count
         let rastriginTarget = (9 * seeds + 10) / 11  // 9 of 11
-        print(String(format: "rastrigin 10-D, IPOP: %d/%d seeds reach 1e-8 (target ≥ %d), median %.0f evaluations (pycma 58092, ratio %.3f)",
-                     rastriginReached, ipopRuns.count, rastriginTarget, rastriginMedian, rastriginMedian / pycmaRastrigin))
+        print("rastrigin 10-D, IPOP: \(rastriginReached)/\(ipopRuns.count) seeds reach 1e-8 (target ≥ \(rastriginTarget)), median \(Format.fixed(rastriginMedian, digits: 0)) evaluations "
+              + "(pycma 58092, ratio \(Format.fixed(rastriginMedian / pycmaRastrigin, digits: 3)))")
         results["rastrigin10_ipop"] = .object(JSONObject([
             "median": .double(rastriginMedian, digits: 1), "pycma": .double(pycmaRastrigin, digits: 1),
             "ratio": .double(rastriginMedian / pycmaRastrigin), "reached": .int(rastriginReached),

@@ -44,7 +44,7 @@ struct EvalBenchmark: ParsableCommand {
             func number(_ key: String) -> Double? { row[key]?.number?.double }
             let speedup = number("speedup").map { Measure.gb($0) + "×" } ?? "–"
             let theirs = number("transformers_seconds").map { Measure.gb($0) + " s" } ?? "–"
-            let difference = number("max_loglikelihood_difference").map { String(format: "%.1e", $0) } ?? "–"
+            let difference = number("max_loglikelihood_difference").map { Format.scientific($0, digits: 1) } ?? "–"
             table.append("| \(shape.rawValue) | \(Measure.gb(number("gflops") ?? 0)) | \(Int(((number("sgemm_ratio") ?? 0) * 100).rounded()))% | \(theirs) | \(speedup) | \(difference) | \(Measure.gb((number("peak_rss_anon") ?? 0) / 1e9)) GB |")
         }
         print(table.joined(separator: "\n"))
@@ -107,7 +107,7 @@ struct EvalBenchmark: ParsableCommand {
                let theirs = value.object?["seconds"]?.number?.double,
                let lls = value.object?["loglikelihoods"]?.array?.map({ $0.array?.compactMap { $0.number?.double } ?? [] }) {
                 let difference = zip(ours.flatMap { $0 }, lls.flatMap { $0 }).map { abs($0 - $1) }.max() ?? .infinity
-                print("  transformers: \(Measure.gb(theirs)) s for the same examples: amalgam is \(Measure.gb(theirs / seconds))× faster (target ≥ \(Measure.gb(speedTarget))×); max |log-likelihood difference| \(String(format: "%.2e", difference))")
+                print("  transformers: \(Measure.gb(theirs)) s for the same examples: amalgam is \(Measure.gb(theirs / seconds))× faster (target ≥ \(Measure.gb(speedTarget))×); max |log-likelihood difference| \(Format.scientific(difference, digits: 2))")
                 row += [("transformers_seconds", .double(theirs)), ("speedup", .double(theirs / seconds)),
                         ("speedup_target_met", .bool(theirs / seconds >= speedTarget)), ("max_loglikelihood_difference", .double(difference, digits: 6))]
             } else {
@@ -135,7 +135,7 @@ struct EvalBenchmark: ParsableCommand {
             guard let config = folder.config else { throw ValidationError("\(path) has no config.json") }
             for name in folder.tensorNames {
                 guard let (file, info) = folder.tensor(name) else { continue }
-                try file.read(info, into: arena.buffer(name, count: info.elementCount), threads: threads)
+                try file.read(info, into: try arena.buffer(name, count: info.elementCount), threads: threads)
             }
             let configuration = try DecoderConfiguration(config)
             loaded = DecoderModel(configuration: configuration, weights: try DecoderWeights(arena: arena, configuration: configuration))

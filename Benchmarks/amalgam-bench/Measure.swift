@@ -96,7 +96,7 @@ enum Measure {
         }
     }
 
-    static func gb(_ value: Double) -> String { String(format: "%.2f", value) }
+    static func gb(_ value: Double) -> String { Format.fixed(value, digits: 2) }
 }
 
 /// One JSON object on one line, keys in the order given.

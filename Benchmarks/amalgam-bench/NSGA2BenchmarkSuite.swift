@@ -47,8 +47,9 @@ enum NSGA2BenchmarkSuite {
             for (index, evaluations) in checkpoints.enumerated() {
                 let generational = medians[.generational]?[index] ?? .nan, steady = medians[.steadyState]?[index] ?? .nan
                 print(problem.name.padding(toLength: 9, withPad: " ", startingAt: 0),
-                      String(format: "%10d  %12.4f  %12.4f  %6.3f  %9.3f  %12.3f", evaluations, generational, steady, pymoo[index],
-                             generational / pymoo[index], steady / pymoo[index]))
+                      String(evaluations).padding(toLeft: 10), Format.fixed(generational, digits: 4).padding(toLeft: 13), Format.fixed(steady, digits: 4).padding(toLeft: 13),
+                      Format.fixed(pymoo[index], digits: 3).padding(toLeft: 7), Format.fixed(generational / pymoo[index], digits: 3).padding(toLeft: 10),
+                      Format.fixed(steady / pymoo[index], digits: 3).padding(toLeft: 13))
             }
             let generational = medians[.generational]?.last ?? .nan, steady = medians[.steadyState]?.last ?? .nan
             entry["pymoo"] = .object(JSONObject(["10000": .double(pymoo[0]), "20000": .double(pymoo[1])]))

@@ -64,7 +64,7 @@ struct SearchBenchmark: ParsableCommand {
                 var other = ours
                 other.optimizer.name = .random
                 random.append(try outcome(other, context: context, in: scratch + "/random-\(seed)").searched)
-                let versus = run.lead.map { "lead over it \(String(format: "%+.1f", 100 * $0.difference)) points [\(String(format: "%+.1f", 100 * $0.low)), \(String(format: "%+.1f", 100 * $0.high))], better in \(percent($0.pBetter)) of resamples" } ?? "no holdout comparison"
+                let versus = run.lead.map { "lead over it \(Format.signed(100 * $0.difference, digits: 1)) points [\(Format.signed(100 * $0.low, digits: 1)), \(Format.signed(100 * $0.high, digits: 1))], better in \(percent($0.pBetter)) of resamples" } ?? "no holdout comparison"
                 print("  seed \(seed): \(space.optimizer.name.rawValue) \(percent(searched.last ?? 0)), random \(percent(random.last ?? 0)) holdout accuracy of the calibration-best; "
                       + "best baseline \(run.baselineName) \(percent(run.baseline)); \(versus)")
             }
@@ -72,8 +72,8 @@ struct SearchBenchmark: ParsableCommand {
             let bestBaseline = medianCountingFailuresAsInfinite(baselines), bestEqual = medianCountingFailuresAsInfinite(equal)
             print("holdout accuracy, median of \(seeds) seeds, \(space.evaluations) evaluations each (baselines included):")
             print("  \(space.optimizer.name.rawValue) \(percent(ours)) | random search \(percent(baseline)) | best baseline (on calibration) \(percent(bestBaseline)) | best equal-weight merge \(percent(bestEqual))")
-            print("  \(String(format: "%+.1f", 100 * (ours - bestEqual))) points over the best equal-weight merge (target ≥ +5), \(String(format: "%+.1f", 100 * (ours - baseline))) over random search, "
-                  + "\(String(format: "%+.1f", 100 * (ours - bestBaseline))) over the best baseline; lead over it better in a median \(percent(median(shares))) of bootstrap resamples")
+            print("  \(Format.signed(100 * (ours - bestEqual), digits: 1)) points over the best equal-weight merge (target ≥ +5), \(Format.signed(100 * (ours - baseline), digits: 1)) over random search, "
+                  + "\(Format.signed(100 * (ours - bestBaseline), digits: 1)) over the best baseline; lead over it better in a median \(percent(median(shares))) of bootstrap resamples")
             summary += [("holdout_search", .double(ours, digits: 4)), ("holdout_random", .double(baseline, digits: 4)),
                         ("holdout_best_equal_weight", .double(bestEqual, digits: 4)), ("holdout_best_baseline", .double(bestBaseline, digits: 4)),
                         ("points_over_equal_weight", .double(100 * (ours - bestEqual), digits: 2)),
@@ -97,7 +97,7 @@ struct SearchBenchmark: ParsableCommand {
         let counts = remoteWorkers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
         let localRate = Double(space.evaluations) / local.wall * 3600
         print("PostgreSQL store, coordinator with --workers 0 and amalgam worker processes (1 thread each; this machine has \(ProcessInfo.processInfo.activeProcessorCount) cores):")
-        print("  SQLite, \(local.workers) in-process workers: \(String(format: "%.0f", localRate))/h, idle \(percent(local.idleShare)), coordinator \(percent(local.overheadShare))")
+        print("  SQLite, \(local.workers) in-process workers: \(Format.fixed(localRate, digits: 0))/h, idle \(percent(local.idleShare)), coordinator \(percent(local.overheadShare))")
         var rows: [JSONValue] = []
         for count in counts {
             let run = "bench\(count)w-\(ProcessInfo.processInfo.processIdentifier)"
@@ -118,7 +118,7 @@ struct SearchBenchmark: ParsableCommand {
             statistics.workers = count
             for worker in workers { worker.waitUntilExit() }
             let rate = Double(space.evaluations) / statistics.wall * 3600
-            print("  \(count) worker processes: \(String(format: "%.0f", rate))/h (\(String(format: "%.2f", rate / localRate))× SQLite's), \(Measure.gb(statistics.wall)) s wall, "
+            print("  \(count) worker processes: \(Format.fixed(rate, digits: 0))/h (\(Format.fixed(rate / localRate, digits: 2))× SQLite's), \(Measure.gb(statistics.wall)) s wall, "
                   + "workers idle \(percent(statistics.idleShare)) (target < 10%), coordinator \(percent(statistics.overheadShare)) of wall time (target < 2%)")
             var row = JSONObject()
             row["workers"] = .number(JSONNumber(count))
@@ -170,5 +170,5 @@ struct SearchBenchmark: ParsableCommand {
         return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
-    func percent(_ value: Double) -> String { String(format: "%.1f%%", 100 * value) }
+    func percent(_ value: Double) -> String { Format.fixed(100 * value, digits: 1) + "%" }
 }

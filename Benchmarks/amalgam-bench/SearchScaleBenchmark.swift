@@ -145,7 +145,7 @@ struct SearchScaleBenchmark: ParsableCommand {
         let runs = folder + "/runs"
         defer { try? FileManager.default.removeItem(atPath: runs) }
         func describe(_ label: String, _ f: Figures) {
-            print("  \(label): \(f.candidates) candidates in \(Measure.gb(f.wall)) s = \(String(format: "%.0f", f.perHour))/h; per candidate merge \(Measure.gb(f.merge)) s, score \(Measure.gb(f.score)) s, other \(Measure.gb(f.other)) s (per worker); peak RssAnon \(Measure.gb(Double(f.peak) / 1e9)) GB = \(Measure.gb(Double(f.peak) / Double(parameters))) bytes/parameter")
+            print("  \(label): \(f.candidates) candidates in \(Measure.gb(f.wall)) s = \(Format.fixed(f.perHour, digits: 0))/h; per candidate merge \(Measure.gb(f.merge)) s, score \(Measure.gb(f.score)) s, other \(Measure.gb(f.other)) s (per worker); peak RssAnon \(Measure.gb(Double(f.peak) / 1e9)) GB = \(Measure.gb(Double(f.peak) / Double(parameters))) bytes/parameter")
         }
         var object = JSONObject(["shape": .string(shape.rawValue), "parameters": .int(parameters)])
         if short {
@@ -211,7 +211,7 @@ struct SearchScaleBenchmark: ParsableCommand {
         let accuracies: [Double] = candidates.compactMap { $0.object?["acc"]?.number?.double }
         let ours = try archive.scores(candidate: nil).filter { $0.split == .calibration }
         let oursByRecipe = recipes.map { candidate in ours.first { $0.candidate == candidate.id }?.value ?? .nan }
-        print("  peer: per candidate merge \(Measure.gb(peerMerge)) s + load and score \(Measure.gb(peerScore)) s = \(String(format: "%.0f", peerPerHour))/h; Amalgam \(String(format: "%.0f", two.perHour))/h = \(Measure.gb(two.perHour / peerPerHour))× (target ≥ 10×)")
+        print("  peer: per candidate merge \(Measure.gb(peerMerge)) s + load and score \(Measure.gb(peerScore)) s = \(Format.fixed(peerPerHour, digits: 0))/h; Amalgam \(Format.fixed(two.perHour, digits: 0))/h = \(Measure.gb(two.perHour / peerPerHour))× (target ≥ 10×)")
         print("  acc of the same candidates: peer \(accuracies.map { Measure.gb($0) }.joined(separator: " ")), Amalgam \(oursByRecipe.map { Measure.gb($0) }.joined(separator: " "))")
         object["peer"] = .object(JSONObject(["merge_s": .double(peerMerge), "score_s": .double(peerScore), "per_hour": .double(peerPerHour),
                                              "acc": .array(accuracies.map { JSONValue.double($0) }), "amalgam_acc": .array(oursByRecipe.map { JSONValue.double($0) })]))

@@ -118,7 +118,7 @@ public struct MemoryPlan: Sendable {
 
     /// Bytes for people: MiB below 1 GiB, else GiB.
     static func gib(_ bytes: Int) -> String {
-        bytes < 1 << 30 ? String(format: "%.1f MiB", Double(bytes) / 1_048_576) : String(format: "%.2f GiB", Double(bytes) / 1_073_741_824)
+        bytes < 1 << 30 ? Format.fixed(Double(bytes) / 1_048_576, digits: 1) + " MiB" : Format.fixed(Double(bytes) / 1_073_741_824, digits: 2) + " GiB"
     }
 }
 

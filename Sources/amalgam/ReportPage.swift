@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Tensors
 
 /// `amalgam report`'s page: one self-contained HTML file (inline CSS and SVG, no script, nothing
 /// fetched), written as well-formed XHTML so that any XML parser reads it (the tests do).
@@ -140,7 +141,7 @@ struct ReportPage {
 
         func tick(_ value: Double, span: Double) -> String {
             let digits = span >= 100 ? 0 : span >= 1 ? 2 : span >= 0.01 ? 3 : 5
-            return abs(value) >= 1e6 ? String(format: "%.2g", value) : number(value, digits: digits)
+            return abs(value) >= 1e6 ? Format.scientific(value, digits: 1) : number(value, digits: digits)
         }
     }
 

@@ -58,17 +58,17 @@ enum SearchReport {
         fflush(nil)  // stdout: seen at once through a pipe or a log file, not when the search ends
         let report: (SearchEngine.Progress) -> Void = { p in
             let eta = p.etaSeconds.map { "ETA " + Format.fixed($0, digits: 0) + "s" } ?? "ETA -"
-            let best = p.best.map { String(format: "%.4f", $0) } ?? "-"
-            var line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(String(format: "%.0f", p.ratePerHour))/h, \(eta), best \(best), front \(p.frontSize)"
+            let best = p.best.map { Format.fixed($0, digits: 4) } ?? "-"
+            var line = "\(p.evaluations)/\(p.budget) evaluations, \(p.failed) failed, \(Format.fixed(p.ratePerHour, digits: 0))/h, \(eta), best \(best), front \(p.frontSize)"
             if p.baselines > 0 {
                 // Baselines are evaluations too: the line says how many of the budget they took.
-                let bestBaseline = p.bestBaseline.map { String(format: "%.4f", $0) } ?? "-"
+                let bestBaseline = p.bestBaseline.map { Format.fixed($0, digits: 4) } ?? "-"
                 line += p.baselinesFinished < p.baselines ? ", baselines \(p.baselinesFinished) of \(p.baselines) (counted in the evaluations)"
                     : ", best baseline \(bestBaseline) (\(p.baselines) baselines counted in the evaluations)"
             }
             if space.racing != nil {
                 // Racing: what the finished candidates cost against scoring each on every example.
-                let saving = p.examplesScored > 0 ? String(format: ", %.1f× fewer", Double(p.examplesInFull) / Double(p.examplesScored)) : ""
+                let saving = p.examplesScored > 0 ? ", " + Format.fixed(Double(p.examplesInFull) / Double(p.examplesScored), digits: 1) + "× fewer" : ""
                 line += ", \(p.pruned) pruned, examples \(p.examplesScored) of \(p.examplesInFull)\(saving)"
             }
             if terminal {
@@ -141,10 +141,10 @@ enum SearchReport {
         let front = try RunStatus.front(folder: folder)
         print("front (\(front.count)):")
         for entry in front {
-            let objectives = entry.objectives.map { "\($0.0) \(String(format: "%.4f", $0.1))" }.joined(separator: ", ")
-            let calibration = entry.calibration.map { "\($0.0) \(String(format: "%.3f", $0.1))" }.joined(separator: " ")
-            let holdout = entry.holdout.map { "\($0.0) \(String(format: "%.3f", $0.1))" }.joined(separator: " ")
-            let gap = entry.gap.map { "\($0.0) \(String(format: "%+.3f", $0.1))" }.joined(separator: " ")
+            let objectives = entry.objectives.map { "\($0.0) \(Format.fixed($0.1, digits: 4))" }.joined(separator: ", ")
+            let calibration = entry.calibration.map { "\($0.0) \(Format.fixed($0.1, digits: 3))" }.joined(separator: " ")
+            let holdout = entry.holdout.map { "\($0.0) \(Format.fixed($0.1, digits: 3))" }.joined(separator: " ")
+            let gap = entry.gap.map { "\($0.0) \(Format.signed($0.1, digits: 3))" }.joined(separator: " ")
             let label = entry.baseline.map { "baseline \($0) (\(entry.method))" } ?? entry.method
             let versus = entry.vsBaseline.map { " | vs baseline \($0.baseline) " + interval($0.result) } ?? ""
             print("  #\(entry.id) \(label): \(objectives) | calibration \(calibration) | holdout \(holdout.isEmpty ? "-" : holdout)\(gap.isEmpty ? "" : " | gap " + gap)\(versus)")

@@ -57,7 +57,7 @@ struct BPEModel: Sendable {
         byteFallback = try json.bool(object, "byte_fallback", field, default: false)
         fuseUnknown = try json.bool(object, "fuse_unk", field, default: false)
         ignoreMerges = try json.bool(object, "ignore_merges", field, default: false)
-        byteTokens = (0..<256).map { vocabulary[TokenText(String(format: "<0x%02X>", $0))] }
+        byteTokens = (0..<256).map { vocabulary[TokenText("<0x" + ($0 < 16 ? "0" : "") + String($0, radix: 16, uppercase: true) + ">")] }
     }
 
     func tokenize(_ piece: String, into ids: inout [Int]) {

@@ -1,5 +1,5 @@
 import Testing
-@testable import amalgam
+import Tensors
 
 /// `Format.fixed` over the special values a score can take (an infinite perplexity is allowed by
 /// Workbench), zero and −0, rounding, and magnitudes past Int's range, none of which may trap.
@@ -28,6 +28,21 @@ import Testing
         #expect(Format.fixed(-1e300, digits: 1) == "-1e+300")
         #expect(Format.fixed(.greatestFiniteMagnitude, digits: 0) == String(Double.greatestFiniteMagnitude))
         #expect(Format.fixed(1e14, digits: 4) == "100000000000000.0000")
+    }
+
+    /// `signed` and `scientific` read as C's `%+.Nf` and `%.Ne` would print them.
+    @Test func signedAndScientific() {
+        #expect(Format.signed(0.047, digits: 3) == "+0.047")
+        #expect(Format.signed(-1.25, digits: 1) == "-1.3")  // halves round away from zero
+        #expect(Format.signed(0, digits: 1) == "+0.0")
+        #expect(Format.signed(.nan, digits: 1) == "nan")
+        #expect(Format.scientific(1_234_567, digits: 1) == "1.2e+06")
+        #expect(Format.scientific(3.45e-7, digits: 2) == "3.45e-07")
+        #expect(Format.scientific(9.96, digits: 1) == "1.0e+01")
+        #expect(Format.scientific(-0.5, digits: 2) == "-5.00e-01")
+        #expect(Format.scientific(0, digits: 1) == "0.0e+00")
+        #expect(Format.scientific(1e-300, digits: 1) == "1.0e-300")
+        #expect(Format.scientific(.infinity, digits: 1) == "inf")
     }
 
     @Test func countsAndBytes() {
