@@ -8,14 +8,13 @@ extension Amalgam {
             abstract: "Write a run's report: one self-contained HTML file with the front, convergence, the best recipe and the confidence against the baselines.",
             discussion: "Reads the run through a reader connection, so it can be written while the search runs; open the file in any browser, offline.")
 
-        @Argument(help: ArgumentHelp("The run folder.", valueName: "run"), completion: .directory)
-        var runFolder: String
+        @OptionGroup var runFolder: RunFolderArgument
 
         @Option(help: "Write the report here (default: RUN/report.html).", completion: .file(extensions: ["html"]))
         var out: String?
 
         func run() throws {
-            let folder = RunFolder(path: runFolder)
+            let folder = runFolder.folder
             let page = ReportPage(report: try RunReport.read(folder: folder))
             let path = out ?? folder.path + "/report.html"
             do {

@@ -23,11 +23,7 @@ extension Amalgam {
         @Option(help: "Parallel workers (default: the space's `workers`, else as many as memory holds, at most one per core); 0 with --store: none here, `amalgam worker` processes run the jobs.")
         var workers: Int?
 
-        @Option(help: "Evaluations to run (default: the space's budget).")
-        var evaluations: Int?
-
-        @Option(help: "Wall-time budget such as 90m or 8h (default: the space's budget).")
-        var time: String?
+        @OptionGroup var budget: BudgetOptions
 
         @Option(help: "Optimizer seed (default: the space's).")
         var seed: UInt64?
@@ -43,8 +39,6 @@ extension Amalgam {
 
         func validate() throws {
             if let workers, workers < 0 { throw ValidationError("--workers must be at least 0 (0: remote workers only, on a PostgreSQL store)") }
-            if let evaluations, evaluations < 1 { throw ValidationError("--evaluations must be at least 1") }
-            if let time, parseDurationText(time) == nil { throw ValidationError("--time: \"\(time)\" is not a duration such as 90s, 30m or 8h") }
             if let store {
                 do { _ = try RunFolder.Store(url: store) } catch { throw ValidationError("--store: \(error)") }
             }
@@ -70,48 +64,10 @@ extension Amalgam {
             space.workers = try SearchSession.planWorkers(space: space, requested: space.workers, origin: origin).workers
             // The frozen space carries the run's budget and workers from the start: a search killed
             // before its archive records them resumes with these, not the space file's.
-            if let evaluations { space.evaluations = evaluations }
-            if let time = time.flatMap(parseDurationText) { space.time = time }
+            if let evaluations = budget.evaluations { space.evaluations = evaluations }
+            if let time = budget.seconds { space.time = time }
             let folder = try RunFolder.create(path: runFolder ?? "runs/\(space.name)", space: space, force: force, store: chosenStore)
             try SearchReport.runAndReport(folder: folder, space: space, workers: space.workers ?? 1, evaluations: space.evaluations, time: space.time)
         }
     }
-
-    struct Resume: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Continue a stopped or crashed search where it left off.",
-            discussion: "No recorded evaluation runs again; the finished archive equals an uninterrupted run's."
-        )
-
-        @Argument(help: ArgumentHelp("The run folder.", valueName: "run"), completion: .directory)
-        var runFolder: String
-
-        @Option(help: "The new total of evaluations (default: the run's budget).")
-        var evaluations: Int?
-
-        @Option(help: "Wall-time budget for this session such as 90m or 8h.")
-        var time: String?
-
-        @Option(help: "Parallel workers (default: the run's; a different count keeps candidates but may change scores within rounding); 0 on a PostgreSQL store: `amalgam worker` processes only.")
-        var workers: Int?
-
-        func validate() throws {
-            if let workers, workers < 0 { throw ValidationError("--workers must be at least 0") }
-            if let evaluations, evaluations < 1 { throw ValidationError("--evaluations must be at least 1") }
-            if let time, parseDurationText(time) == nil { throw ValidationError("--time: \"\(time)\" is not a duration such as 90s, 30m or 8h") }
-        }
-
-        func run() throws {
-            let folder = RunFolder(path: runFolder)
-            let space = try folder.frozenSpace()
-            let recorded = try RunStatus.readForResume(folder: folder)
-            let requested = workers ?? recorded?.workers ?? space.workers
-            let origin = workers.map { "--workers \($0)" } ?? "\(runFolder): the run's \(requested.map(String.init) ?? "") workers"
-            let resolved = try SearchSession.planWorkers(space: space, requested: requested, origin: origin).workers
-            try SearchReport.runAndReport(folder: folder, space: space, workers: resolved,
-                                          evaluations: evaluations ?? recorded?.budget ?? space.evaluations, time: time.flatMap(parseDurationText))
-        }
-    }
 }
-
-func parseDurationText(_ text: String) -> Double? { parseDuration(text) }

@@ -35,7 +35,7 @@ extension Amalgam {
 
         func validate() throws {
             if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-            if let exitWhenIdle, parseDurationText(exitWhenIdle) == nil { throw ValidationError("--exit-when-idle: \"\(exitWhenIdle)\" is not a duration such as 30s or 10m") }
+            if let exitWhenIdle, parseDuration(exitWhenIdle) == nil { throw ValidationError("--exit-when-idle: \"\(exitWhenIdle)\" is not a duration such as 30s or 10m") }
             for map in pathMap where map.split(separator: "=", maxSplits: 1).count != 2 {
                 throw ValidationError("--path-map: \"\(map)\" is not FROM=TO")
             }
@@ -59,7 +59,7 @@ extension Amalgam {
             let options = RemoteWorker.Options(
                 name: name ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
                 threads: threads ?? ProcessInfo.processInfo.activeProcessorCount,
-                idleExit: exitWhenIdle.flatMap(parseDurationText),
+                idleExit: exitWhenIdle.flatMap(parseDuration),
                 pathMap: pathMap.map { map in
                     let parts = map.split(separator: "=", maxSplits: 1).map(String.init)
                     return (parts[0], parts[1])
