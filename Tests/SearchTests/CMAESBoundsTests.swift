@@ -5,13 +5,20 @@ import Testing
 /// `BoundTransform` against pycma's `BoxConstraintsLinQuadTransformation([[0, 1]])`, and
 /// genomes that always respect their genes.
 @Suite struct CMAESBoundsTests {
-    @Test func transformMatchesPycma() {
-        let inputs = [-12.2, -1.3, -0.07, -0.05, 0.02, 0.5, 0.97, 1.04, 1.2, 3.7]
-        let pycma = [0.9875000000000008, 0.9000000000000001, 0.002000000000000001, 0.0, 0.0245, 0.5, 0.968, 0.9994999999999999, 0.9, 0.6]
-        for (x, expected) in zip(inputs, pycma) { #expect(abs(BoundTransform.unit.transform(x) - expected) < 1e-12) }
-        let points = [0.0, 0.001, 0.03, 0.5, 0.99, 1.0]
-        let inverses = [-0.05, -0.035857864376269054, 0.027459666924148335, 0.5, 1.0052786404500043, 1.05]
-        for (y, expected) in zip(points, inverses) { #expect(abs(BoundTransform.unit.inverse(y) - expected) < 1e-12) }
+    struct Golden: Decodable {
+        struct Bounds: Decodable {
+            let transform: [[Double]]
+            let inverse: [[Double]]
+        }
+        let bounds: Bounds
+    }
+
+    /// Fixtures/cmaes.json's points (tools/make_cmaes_goldens.py), mapped both ways.
+    @Test func transformMatchesPycma() throws {
+        let bounds = try SearchFixtures.load("cmaes.json", as: Golden.self).bounds
+        #expect(bounds.transform.count == 10 && bounds.inverse.count == 6)
+        for pair in bounds.transform { #expect(abs(BoundTransform.unit.transform(pair[0]) - pair[1]) < 1e-12, "T(\(pair[0]))") }
+        for pair in bounds.inverse { #expect(abs(BoundTransform.unit.inverse(pair[0]) - pair[1]) < 1e-12, "T⁻¹(\(pair[0]))") }
         for y in stride(from: 0.0, through: 1.0, by: 0.01) {
             #expect(abs(BoundTransform.unit.transform(BoundTransform.unit.inverse(y)) - y) < 1e-12)
         }
