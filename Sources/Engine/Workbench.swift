@@ -20,8 +20,8 @@ public struct EvaluationOutcome: Sendable {
     public var failed: Bool { error != nil }
 }
 
-/// One worker's bench: its own arena (the merged weights, in the run's arena dtype) and
-/// workspace (key/value cache, activations, widened weight tiles, logits), allocated on the first
+/// One worker's bench: its own arena (the merged weights, in the run's arena dtype), merge scratch
+/// and workspace (key/value cache, activations, widened weight tiles, logits), allocated on the first
 /// candidate and reused by every later one (DESIGN.md §4), where it merges a candidate in memory
 /// and scores it.
 ///
@@ -30,6 +30,8 @@ public final class Workbench {
     public let context: SearchContext
     public let arena = TensorArena()
     public let workspace = DecoderWorkspace()
+    /// Merge scratch, reused by every candidate's materializer.
+    let mergeScratch = ScratchPool()
 
     public init(context: SearchContext) {
         self.context = context
@@ -54,7 +56,7 @@ public final class Workbench {
             // Errors name the candidate's recipe, not the space file: its path differs between a run and its resume.
             let plan = try MergePlan(recipe: recipe, file: "candidate recipe", opened: context.folders, layouts: { [layout = context.layout] _ in layout })
             outcome.costs = CandidateCosts(plan: plan)
-            let materializer = Materializer(plan: plan, threads: context.threadsPerWorker)
+            let materializer = Materializer(plan: plan, threads: context.threadsPerWorker, scratch: mergeScratch)
             let tasks = context.tasks(split)
             // The arena is filled only for the built-in evaluator: a worker whose tasks are all
             // `command` tasks streams each candidate to its folder and never allocates one.

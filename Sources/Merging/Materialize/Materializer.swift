@@ -16,10 +16,14 @@ public struct Materializer: Sendable {
     /// Elements of one merge chunk (whole rows of about this many): what each thread's scratch
     /// buffers hold, for planning memory.
     public static var chunkElements: Int { MergeContext.targetChunk }
+    /// The merge scratch every tensor reuses (per thread, a few chunk-long buffers).
+    let scratch: ScratchPool
 
-    /// `seed` overrides the recipe's `random_seed` (0 when neither is given).
-    public init(plan: MergePlan, threads: Int = ProcessInfo.processInfo.activeProcessorCount, seed: UInt64? = nil) {
+    /// `seed` overrides the recipe's `random_seed` (0 when neither is given); `scratch`: a pool to
+    /// reuse from an earlier materializer (a worker's), else a fresh one.
+    public init(plan: MergePlan, threads: Int = ProcessInfo.processInfo.activeProcessorCount, seed: UInt64? = nil, scratch: ScratchPool = ScratchPool()) {
         self.plan = plan
+        self.scratch = scratch
         self.threads = max(1, threads)
         self.seed = seed ?? plan.recipe.randomSeed ?? 0
     }
@@ -56,10 +60,11 @@ public struct Materializer: Sendable {
         defer { folded.forEach { $0.deallocate() } }
         if !plan.recipe.mergeMethod.readsSourcesOnce && !tensor.passthrough {
             // Each pass would redo an adapter's GEMMs: fold it once into a copy of this tensor.
-            let loader = MergeContext(tensor: tensor, sources: sources, threads: threads, seed: seed)
+            let loader = MergeContext(tensor: tensor, sources: sources, threads: threads, seed: seed, pool: scratch)
             for j in sources.indices where sources[j].update != nil {
                 let copy = UnsafeMutableBufferPointer<Float>.allocate(capacity: tensor.elementCount)
                 folded.append(copy)
+                // Each chunk writes only its own range of the copy.
                 nonisolated(unsafe) let target = copy
                 loader.forEachChunk(loading: [j]) { _, range, scratch in
                     (target.baseAddress! + range.lowerBound).update(from: scratch.inputs[j], count: range.count)
@@ -68,17 +73,19 @@ public struct Materializer: Sendable {
                 sources[j] = MergeContext.Source(bytes: UnsafeRawBufferPointer(copy), dtype: .f32, update: nil)
             }
         }
-        let context = MergeContext(tensor: tensor, sources: sources, threads: threads, seed: seed)
+        let context = MergeContext(tensor: tensor, sources: sources, threads: threads, seed: seed, pool: scratch)
         let kernel = try makeKernel(plan.recipe.mergeMethod, context: context, recipeFile: plan.file)
         let rounding = rounding.flatMap { $0 == .f32 ? nil : $0 }
         switch destination {
         case .floats(let base):
+            // Each chunk writes only its own range of the output.
             nonisolated(unsafe) let base = base
             context.forEachChunk(extra: kernel.extraBuffers) { chunk, range, scratch in
                 kernel.combine(chunk: chunk, range: range, scratch: scratch, out: base + range.lowerBound)
                 if let rounding { FloatConversion.roundTrip(rounding, base + range.lowerBound, count: range.count) }
             }
         case .encoded(let base, let dtype):
+            // Each chunk writes only its own byte range of the output.
             nonisolated(unsafe) let base = base
             let width = dtype.byteWidth, staged = kernel.extraBuffers
             context.forEachChunk(extra: staged + 1) { chunk, range, scratch in
@@ -100,7 +107,7 @@ public struct Materializer: Sendable {
         for (index, tensor) in plan.tensors.enumerated() {
             try cancellation?.check()
             let dtype = storage.storedDType(of: tensor)
-            let bytes = arena.storage(tensor.name, count: tensor.elementCount, dtype: dtype)
+            let bytes = try arena.storage(tensor.name, count: tensor.elementCount, dtype: dtype)
             guard let base = bytes.baseAddress else { continue }
             let rounding = storage == .unrounded ? nil : tensor.outDType
             if dtype == .f32 {

@@ -9,6 +9,10 @@ import Tensors
 /// Chunks depend only on the tensor's shape, never on the thread count, and every floating-point
 /// reduction is summed per chunk and then in chunk order, so the result is bit-identical whatever
 /// the threading (DESIGN.md §3: a recipe always materializes to the same tensors).
+///
+/// `@unchecked Sendable`: the kernels' closures capture it while `Parallel.forEach` runs them on
+/// several threads, and they only read it (the tensor, the sources, the chunking); `checkedOut`,
+/// the one mutable field, changes only on the calling thread, before or after a pass.
 final class MergeContext: @unchecked Sendable {
     struct Source {
         let bytes: UnsafeRawBufferPointer
@@ -72,7 +76,15 @@ final class MergeContext: @unchecked Sendable {
     /// Elements per chunk, rounded to whole rows.
     static let targetChunk = 16_384
 
-    init(tensor: MergePlan.OutputTensor, sources: [Source], threads: Int, seed: UInt64) {
+    /// Where the scratch comes from and goes back to (nil: this context's own, freed with it).
+    let pool: ScratchPool?
+    /// The scratch this context's passes use, one per thread: set up by its first passes, kept for
+    /// the next, given back to the pool at the end.
+    private var checkedOut: [Scratch]
+
+    init(tensor: MergePlan.OutputTensor, sources: [Source], threads: Int, seed: UInt64, pool: ScratchPool? = nil) {
+        self.pool = pool
+        checkedOut = pool?.take() ?? []
         self.tensor = tensor
         self.sources = sources
         count = tensor.elementCount
@@ -84,6 +96,8 @@ final class MergeContext: @unchecked Sendable {
         nameHash = Philox.hash(tensor.name)
     }
 
+    deinit { pool?.giveBack(checkedOut) }
+
     var inputCount: Int { sources.count }
 
     func range(ofChunk index: Int) -> Range<Int> {
@@ -91,42 +105,87 @@ final class MergeContext: @unchecked Sendable {
         return start..<min(count, start + chunkLength)
     }
 
-    /// Per-thread buffers: one per input plus `extra` work buffers, each one chunk long.
-    /// Owned by one thread during a loop, read by the caller after it: `@unchecked Sendable`.
+    /// Per-thread buffers: at least one per input plus `extra` work buffers, each at least one
+    /// chunk long, kept from pass to pass and tensor to tensor (`ScratchPool`) so that no pass
+    /// allocates them again. `@unchecked Sendable`: during a pass one thread alone uses a scratch
+    /// (`Parallel.forEach` hands each thread its own), and the caller reads it after the pass.
     final class Scratch: @unchecked Sendable {
-        let inputs: [UnsafeMutablePointer<Float>]
-        let extra: [UnsafeMutablePointer<Float>]
-        /// Counters a pass keeps per thread (histograms), summed after the loop by `summedCounters`.
-        private(set) var counters: UnsafeMutablePointer<UInt32>?
+        private(set) var inputs: [UnsafeMutablePointer<Float>] = []
+        private(set) var extra: [UnsafeMutablePointer<Float>] = []
+        /// Elements each buffer holds.
+        private(set) var length = 0
+        private var counterStorage: UnsafeMutablePointer<UInt32>?
+        private var counterCapacity = 0
+        /// How many counters this pass took (0: none), for `summedCounters`.
         private(set) var counterCount = 0
-        /// Sort keys for row-wise ranking (DELLA).
-        var sortBuffer: [UInt64] = []
+        /// Sort keys for row-wise ranking (DELLA): two buffers of `sortCapacity` keys, one after the other.
+        private var sortStorage: UnsafeMutablePointer<UInt64>?
+        private var sortCapacity = 0
 
         init(inputs: Int, extra: Int, length: Int) {
-            self.inputs = (0..<inputs).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: length) }
-            self.extra = (0..<extra).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: length) }
+            prepare(inputs: inputs, extra: extra, length: length)
+        }
+
+        /// Ready for a pass over chunks of `length` elements with `inputs` inputs and `extra` work
+        /// buffers: grown when smaller (never shrunk), counters marked untaken.
+        func prepare(inputs count: Int, extra extraCount: Int, length: Int) {
+            if length > self.length {
+                for buffer in inputs + extra { buffer.deallocate() }
+                (inputs, extra, self.length) = ([], [], length)
+            }
+            while inputs.count < count { inputs.append(.allocate(capacity: self.length)) }
+            while extra.count < extraCount { extra.append(.allocate(capacity: self.length)) }
+            counterCount = 0
         }
 
         deinit {
             for buffer in inputs + extra { buffer.deallocate() }
-            counters?.deallocate()
+            counterStorage?.deallocate()
+            sortStorage?.deallocate()
         }
 
         /// This thread's `count` counters, zeroed on first use in the pass.
         func counters(_ count: Int) -> UnsafeMutablePointer<UInt32> {
-            if let counters, counterCount == count { return counters }
-            counters?.deallocate()
-            let fresh = UnsafeMutablePointer<UInt32>.allocate(capacity: count)
-            fresh.initialize(repeating: 0, count: count)
-            counters = fresh
+            if counterCount == count, let counterStorage { return counterStorage }
+            let counters: UnsafeMutablePointer<UInt32>
+            if let counterStorage, counterCapacity >= count {
+                counters = counterStorage
+            } else {
+                counterStorage?.deallocate()
+                counters = .allocate(capacity: count)
+                (counterStorage, counterCapacity) = (counters, count)
+            }
+            counters.initialize(repeating: 0, count: count)
             counterCount = count
-            return fresh
+            return counters
+        }
+
+        /// The counters this pass took, if any.
+        var takenCounters: UnsafeMutablePointer<UInt32>? { counterCount > 0 ? counterStorage : nil }
+
+        /// Room for `count` sort keys followed by `count` more (a radix sort's second buffer),
+        /// grown when a row is longer than any before.
+        func sortKeys(_ count: Int) -> UnsafeMutablePointer<UInt64> {
+            if let sortStorage, sortCapacity >= count { return sortStorage }
+            sortStorage?.deallocate()
+            let storage = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * count)
+            (sortStorage, sortCapacity) = (storage, count)
+            return storage
         }
 
         /// `extra[i]` viewed as 32-bit keys.
         func keys(_ i: Int) -> UnsafeMutablePointer<UInt32> {
             UnsafeMutableRawPointer(extra[i]).assumingMemoryBound(to: UInt32.self)
         }
+    }
+
+    /// `count` scratches with at least `extra` work buffers, ready for a pass: this context's own,
+    /// checked out of the pool at its start and given back at its end.
+    private func scratches(_ count: Int, extra: Int) -> [Scratch] {
+        while checkedOut.count < count { checkedOut.append(Scratch(inputs: inputCount, extra: extra, length: chunkLength)) }
+        let scratches = Array(checkedOut.prefix(count))
+        for scratch in scratches { scratch.prepare(inputs: inputCount, extra: extra, length: chunkLength) }
+        return scratches
     }
 
     /// Converts input `j`'s elements `range` to Float32 in `destination`, rounded through the
@@ -150,35 +209,20 @@ final class MergeContext: @unchecked Sendable {
         }
     }
 
-    /// Runs `body(chunk, range, scratch)` for every chunk, spread over the threads, with inputs
-    /// `loading` already loaded into `scratch.inputs`.
+    /// Runs `body(chunk, range, scratch)` for every chunk (every `stride`-th), spread over the
+    /// threads (`Parallel.forEach`: chunks are fixed by the shape and each writes only its own
+    /// results), with inputs `loading` already loaded into `scratch.inputs`; returns the scratches
+    /// the threads used, for their counters.
     @discardableResult
     func forEachChunk(loading: [Int]? = nil, extra: Int = 0, every stride: Int = 1, _ body: (Int, Range<Int>, Scratch) -> Void) -> [Scratch] {
         let toLoad = loading ?? Array(0..<inputCount)
         let visited = (chunkCount + stride - 1) / stride
-        let next = Atomic<Int>(0)
-        let workers = min(threads, visited)
-        // One scratch per thread, made before the threads start: no thread touches another's,
-        // and nothing shared is written but the chunk counter (an atomic).
-        let scratches = (0..<max(1, workers)).map { _ in Scratch(inputs: inputCount, extra: extra, length: chunkLength) }
-        withoutActuallyEscaping(body) { body in
-            // Chunks are disjoint; `body` writes only its own chunk's results.
-            nonisolated(unsafe) let body = body
-            nonisolated(unsafe) let run: (Int) -> Void = { worker in
-                let scratch = scratches[worker]
-                while true {
-                    let chunk = next.add(1, ordering: .relaxed).oldValue * stride
-                    guard chunk < self.chunkCount else { return }
-                    let range = self.range(ofChunk: chunk)
-                    for j in toLoad { self.load(j, range, into: scratch.inputs[j]) }
-                    body(chunk, range, scratch)
-                }
-            }
-            if workers <= 1 {
-                run(0)
-            } else {
-                DispatchQueue.concurrentPerform(iterations: workers) { run($0) }
-            }
+        let scratches = scratches(max(1, min(threads, visited)), extra: extra)
+        Parallel.forEach(pieces: visited, threads: threads) { piece, thread in
+            let scratch = scratches[thread], chunk = piece * stride
+            let range = self.range(ofChunk: chunk)
+            for j in toLoad { self.load(j, range, into: scratch.inputs[j]) }
+            body(chunk, range, scratch)
         }
         return scratches
     }
@@ -188,6 +232,7 @@ final class MergeContext: @unchecked Sendable {
         let results = UnsafeMutablePointer<T?>.allocate(capacity: chunkCount)
         results.initialize(repeating: nil, count: chunkCount)
         defer { results.deinitialize(count: chunkCount); results.deallocate() }
+        // Each chunk writes its own slot.
         nonisolated(unsafe) let slots = results
         forEachChunk(loading: loading, extra: extra) { chunk, range, scratch in
             slots[chunk] = body(chunk, range, scratch)
@@ -200,7 +245,7 @@ final class MergeContext: @unchecked Sendable {
         var total = [UInt64](repeating: 0, count: count)
         total.withUnsafeMutableBufferPointer { sums in
             for scratch in scratches where scratch.counterCount == count {
-                guard let counters = scratch.counters, let sums = sums.baseAddress else { continue }
+                guard let counters = scratch.takenCounters, let sums = sums.baseAddress else { continue }
                 for i in 0..<count { sums[i] &+= UInt64(counters[i]) }
             }
         }
@@ -217,24 +262,16 @@ final class MergeContext: @unchecked Sendable {
         let results = UnsafeMutablePointer<T>.allocate(capacity: blocks)
         for b in 0..<blocks { (results + b).initialize(to: initial()) }
         defer { results.deinitialize(count: blocks); results.deallocate() }
+        // Each block writes its own slot.
         nonisolated(unsafe) let slots = results
-        let next = Atomic<Int>(0)
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let body = body
-            nonisolated(unsafe) let run: (Int) -> Void = { _ in
-                let scratch = Scratch(inputs: self.inputCount, extra: extra, length: self.chunkLength)
-                while true {
-                    let block = next.add(1, ordering: .relaxed).oldValue
-                    guard block < blocks else { return }
-                    for chunk in (block * self.chunkCount / blocks)..<((block + 1) * self.chunkCount / blocks) {
-                        let range = self.range(ofChunk: chunk)
-                        for j in toLoad { self.load(j, range, into: scratch.inputs[j]) }
-                        body(&slots[block], chunk, range, scratch)
-                    }
-                }
+        let scratches = scratches(min(threads, blocks), extra: extra)
+        Parallel.forEach(pieces: blocks, threads: threads) { block, thread in
+            let scratch = scratches[thread]
+            for chunk in (block * self.chunkCount / blocks)..<((block + 1) * self.chunkCount / blocks) {
+                let range = self.range(ofChunk: chunk)
+                for j in toLoad { self.load(j, range, into: scratch.inputs[j]) }
+                body(&slots[block], chunk, range, scratch)
             }
-            let workers = min(threads, blocks)
-            if workers <= 1 { run(0) } else { DispatchQueue.concurrentPerform(iterations: workers) { run($0) } }
         }
         return (0..<blocks).map { results[$0] }
     }
@@ -242,5 +279,23 @@ final class MergeContext: @unchecked Sendable {
     /// Uniform draws for input `j` over `range` (the random sparsifiers' stream).
     func uniforms(input j: Int, _ range: Range<Int>, into out: UnsafeMutablePointer<Float>) {
         Philox(seed: seed).uniforms(stream: UInt32(j), name: nameHash, range: range, into: out)
+    }
+}
+
+/// Merge scratch kept from tensor to tensor and candidate to candidate (`MergeContext.Scratch`):
+/// a search worker owns one (`Workbench`) and hands it to each candidate's `Materializer`, so the
+/// hundreds of tensor passes of every candidate reuse a few chunk-long buffers per thread instead
+/// of allocating them for each pass. Each tensor's context takes a set for its life, so merges
+/// running at once on several threads never share one.
+public final class ScratchPool: Sendable {
+    private let free = Mutex<[[MergeContext.Scratch]]>([])
+
+    public init() {}
+
+    func take() -> [MergeContext.Scratch] { free.withLock { $0.popLast() ?? [] } }
+
+    func giveBack(_ scratches: [MergeContext.Scratch]) {
+        guard !scratches.isEmpty else { return }
+        free.withLock { $0.append(scratches) }
     }
 }

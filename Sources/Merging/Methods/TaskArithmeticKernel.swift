@@ -25,8 +25,13 @@ struct TaskArithmeticKernel: MergeKernel {
     let sparsification: MergeMethod.Sparsification?
     let consensus: Bool
     var tasks: [Task]
-    /// The tasks' weights, in task order.
-    var weights: [Float] { tasks.map(\.weight) }
+    /// The tasks' inputs and weights, in task order, and each weight in every SIMD lane: worked
+    /// out once, so `combine` allocates nothing per chunk.
+    let taskInputs: [Int]
+    let weights: [Float]
+    let weightLanes: [SIMD8<Float>]
+    /// Every task keeps every entry and no sign is elected: one fused pass per model.
+    let dense: Bool
     let normalize: Bool
     let lambda: Float
     var extraBuffers: Int { 3 }
@@ -74,6 +79,10 @@ struct TaskArithmeticKernel: MergeKernel {
             for (w, window) in zip(windows, selected) { tasks[w.task].window = window }
         }
         self.tasks = tasks
+        taskInputs = tasks.map(\.input)
+        weights = tasks.map(\.weight)
+        weightLanes = weights.map { SIMD8(repeating: $0) }
+        dense = !consensus && tasks.allSatisfy(\.everything)
         if context.tensor.flag("rescale") { rescale() }
     }
 
@@ -131,39 +140,63 @@ struct TaskArithmeticKernel: MergeKernel {
         // DELLA: within each row, keep probability (d − ε) + 2ε·(rank − 1)/(m − 1), ranks by magnitude.
         let m = context.rowLength
         let low = Float(task.density - task.epsilon), epsilon = Float(task.epsilon)
-        var order = scratch.sortBuffer
-        if order.count < m { order = [UInt64](repeating: 0, count: m) }
+        let order = scratch.sortKeys(m), spare = order + m
         var row = 0
         while row < n {
             for i in 0..<m { order[i] = UInt64(delta[row + i].magnitude.bitPattern) << 32 | UInt64(i) }
-            order[0..<m].sort()
-            for (rank, entry) in order[0..<m].enumerated() {
-                let i = row + Int(entry & 0xFFFF_FFFF)
+            Self.sortByHighWord(order, spare: spare, count: m)
+            for rank in 0..<m {
+                let i = row + Int(order[rank] & 0xFFFF_FFFF)
                 let normalized: Float = m > 1 ? Float(rank) / Float(m - 1) : 0
                 let probability = low + normalized * 2 * epsilon
                 mask[i] = draws[i] < probability ? 1 : 0
             }
             row += m
         }
-        scratch.sortBuffer = order
+    }
+
+    /// Sorts `keys[0..<count]` ascending by their high 32 bits, keeping the order of equal ones
+    /// (least-significant-digit radix sort, four 8-bit digits, through `spare`): for keys built as
+    /// `magnitude bits << 32 | index` in index order, exactly the ascending order of the whole
+    /// keys, found without allocating (the row's two buffers are the worker's scratch).
+    static func sortByHighWord(_ keys: UnsafeMutablePointer<UInt64>, spare: UnsafeMutablePointer<UInt64>, count: Int) {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { counts in
+            guard let counts = counts.baseAddress else { return }
+            var (from, to) = (keys, spare)
+            for digit in 0..<4 {
+                let shift = UInt64(32 + 8 * digit)
+                counts.initialize(repeating: 0, count: 256)
+                for i in 0..<count { counts[Int((from[i] >> shift) & 0xFF)] += 1 }
+                var offset = 0
+                for bucket in 0..<256 { (counts[bucket], offset) = (offset, offset + counts[bucket]) }
+                for i in 0..<count {
+                    let bucket = Int((from[i] >> shift) & 0xFF)
+                    to[counts[bucket]] = from[i]
+                    counts[bucket] += 1
+                }
+                (from, to) = (to, from)
+            }
+            // Four passes: the sorted keys are back in `keys`.
+        }
     }
 
     /// TIES sign election and disjoint mean, eight lanes at a time, all task vectors in one pass:
     /// the majority sign is that of Σ xₜ (0 counts as +); xₜ agrees when xₜ · majority > 0 (zeros
     /// and NaN never do); out = base + λ · Σ agreeing xₜ / Σ agreeing wₜ (divisor 0 → 1).
-    static func electAndMix(_ vectors: [UnsafeMutablePointer<Float>], weights: [Float], base: UnsafeMutablePointer<Float>,
-                            normalize: Bool, lambda: Float, out: UnsafeMutablePointer<Float>, count n: Int) {
+    /// `vectors[indices[t]]` is task t's vector, `weights[t]` its weight and `lanes[t]` that weight
+    /// in every lane.
+    static func electAndMix(_ vectors: [UnsafeMutablePointer<Float>], indices: [Int], weights: [Float], lanes w: [SIMD8<Float>],
+                            base: UnsafeMutablePointer<Float>, normalize: Bool, lambda: Float, out: UnsafeMutablePointer<Float>, count n: Int) {
         typealias V = SIMD8<Float>
         let zero = V(repeating: 0), one = V(repeating: 1), minusOne = V(repeating: -1), l = V(repeating: lambda)
-        let w = weights.map { V(repeating: $0) }
         var i = 0
         while i + 8 <= n {
             var sum = zero
-            for x in vectors { sum += UnsafeRawPointer(x + i).loadUnaligned(as: V.self) }
+            for index in indices { sum += UnsafeRawPointer(vectors[index] + i).loadUnaligned(as: V.self) }
             let majority = minusOne.replacing(with: one, where: sum .>= zero)
             var mixed = zero, divisor = zero
-            for (t, x) in vectors.enumerated() {
-                let value = UnsafeRawPointer(x + i).loadUnaligned(as: V.self)
+            for (t, index) in indices.enumerated() {
+                let value = UnsafeRawPointer(vectors[index] + i).loadUnaligned(as: V.self)
                 let agrees = value * majority .> zero
                 mixed += zero.replacing(with: value, where: agrees)
                 divisor += zero.replacing(with: w[t], where: agrees)
@@ -175,11 +208,11 @@ struct TaskArithmeticKernel: MergeKernel {
         }
         while i < n {
             var sum: Float = 0
-            for x in vectors { sum += x[i] }
+            for index in indices { sum += vectors[index][i] }
             let majority: Float = sum >= 0 ? 1 : -1
             var mixed: Float = 0, divisor: Float = 0
-            for (t, x) in vectors.enumerated() where x[i] * majority > 0 {
-                mixed += x[i]
+            for (t, index) in indices.enumerated() where vectors[index][i] * majority > 0 {
+                mixed += vectors[index][i]
                 divisor += weights[t]
             }
             if normalize { mixed /= divisor == 0 ? 1 : divisor }
@@ -196,9 +229,7 @@ struct TaskArithmeticKernel: MergeKernel {
         // Weighted, sparsified task vectors, in place of each model's loaded values. Every loop
         // below runs over one chunk with pointers hoisted, so it vectorizes; the arithmetic order
         // per element is mergekit's (models in order).
-        var vectors: [UnsafeMutablePointer<Float>] = []
         let mixed = scratch.extra[0]
-        let dense = !consensus && tasks.allSatisfy(\.everything)
         for (t, task) in tasks.enumerated() {
             let x = scratch.inputs[task.input]
             let weight = task.weight
@@ -224,16 +255,18 @@ struct TaskArithmeticKernel: MergeKernel {
             let scale = task.scale
             if scale != 1 { for i in 0..<n { x[i] = x[i] * scale } }
             for i in 0..<n { x[i] = x[i] * weight }
-            vectors.append(x)
         }
         let lambda = lambda
         if consensus {
-            Self.electAndMix(vectors, weights: weights, base: b, normalize: normalize, lambda: lambda, out: out, count: n)
+            Self.electAndMix(scratch.inputs, indices: taskInputs, weights: weights, lanes: weightLanes, base: b, normalize: normalize, lambda: lambda, out: out, count: n)
             return
         }
         if !dense || tasks.isEmpty {
             mixed.update(repeating: 0, count: n)
-            for x in vectors { for i in 0..<n { mixed[i] += x[i] } }
+            for input in taskInputs {
+                let x = scratch.inputs[input]
+                for i in 0..<n { mixed[i] += x[i] }
+            }
         }
         var total: Float = weights.reduce(0, +)
         if total.magnitude < 1e-8 { total = 1 }

@@ -107,9 +107,10 @@ public enum FloatConversion {
     }
 }
 
-/// Runs `body` over `0..<count` split into contiguous chunks, on up to `threads` threads.
-/// Small counts run on the calling thread. Chunks are multiples of 1024 elements so no two
-/// threads write the same cache line.
+/// Runs `body` over `0..<count` split into contiguous chunks, on up to `threads` threads
+/// (`Parallel.forEach`; each element converts alone, so any cut gives the same bytes). Small
+/// counts run on the calling thread. Chunks are multiples of 1024 elements so no two threads write
+/// the same cache line.
 func parallelChunks(count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
     let threads = max(1, threads)
     guard threads > 1, count >= FloatConversion.parallelThreshold else {
@@ -117,13 +118,5 @@ func parallelChunks(count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
         return
     }
     let chunks = threads * 4
-    let chunk = ((count + chunks - 1) / chunks + 1023) / 1024 * 1024
-    withoutActuallyEscaping(body) { body in
-        // The chunks are disjoint and `body` outlives the call: safe to share across threads.
-        nonisolated(unsafe) let body = body
-        DispatchQueue.concurrentPerform(iterations: (count + chunk - 1) / chunk) { index in
-            let start = index * chunk
-            body(start..<min(count, start + chunk))
-        }
-    }
+    Parallel.forEach(count: count, chunk: ((count + chunks - 1) / chunks + 1023) / 1024 * 1024, threads: threads, body)
 }
