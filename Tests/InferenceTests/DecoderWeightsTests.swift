@@ -13,11 +13,35 @@ import Testing
         for name in folder.tensorNames where name != skipped {
             let (file, info) = try #require(folder.tensor(name))
             let count = info.shape.reduce(1, *)
-            let buffer = arena.buffer(name, count: name == truncated ? count - 1 : count)
+            let buffer = try arena.buffer(name, count: name == truncated ? count - 1 : count)
             if name == truncated { buffer.update(repeating: 0); continue }
             try file.read(info, into: buffer)
         }
         return arena
+    }
+
+    /// While weights borrow an arena, none of its buffers moves: a reallocation is refused, filling
+    /// in place is not; once the weights are gone the arena reallocates again.
+    @Test func aLentArenaKeepsItsBuffersWhereTheyAre() throws {
+        let folder = try ModelFolder(path: Self.fixtures + "/llama")
+        let configuration = try DecoderModel(folder: folder).configuration
+        let arena = try arena(of: folder)
+        let name = try #require(folder.tensorNames.first)
+        let stored = try #require(arena[name])
+        do {
+            let weights = try DecoderWeights(arena: arena, configuration: configuration)
+            #expect(arena.loans == 1)
+            #expect(throws: ArenaLentError(tensor: name, loans: 1)) { try arena.buffer(name, count: stored.count + 1) }
+            #expect(try arena.storage(name, count: stored.count, dtype: stored.dtype).baseAddress == UnsafeMutableRawPointer(mutating: stored.base))
+            #expect(try arena.buffer("a new tensor", count: 4).count == 4)  // a new name moves nothing
+            withExtendedLifetime(weights) {}
+        }
+        #expect(arena.loans == 0)
+        #expect(try arena.buffer(name, count: stored.count + 1).count == stored.count + 1)
+        // Weights that fail to build take no loan.
+        let truncated = try self.arena(of: folder, truncating: name)
+        #expect(throws: ModelError.self) { try DecoderWeights(arena: truncated, configuration: configuration) }
+        #expect(truncated.loans == 0)
     }
 
     @Test(arguments: ["llama", "mistral", "qwen2"])

@@ -6,6 +6,9 @@ import Tensors
 /// the forward pass multiplies; norms and biases are Float32 (widened once, exactly).
 /// Every tensor the architecture needs must be present with the configured shape; extra tensors
 /// are refused, so that a mismatched checkpoint is an error rather than a silent skip.
+///
+/// `@unchecked Sendable`: nothing changes after `init` (pointers into what it owns, or into a lent
+/// arena that cannot reallocate them while the loan lasts), so any thread may read it.
 public final class DecoderWeights: @unchecked Sendable {
     /// One layer's weights by role; fused checkpoint tensors (Phi-3's `qkv_proj`, `gate_up_proj`)
     /// are borrowed as row ranges, never copied.
@@ -21,11 +24,15 @@ public final class DecoderWeights: @unchecked Sendable {
     let layers: [Layer]
     let finalNorm: UnsafeBufferPointer<Float>
     let head: StoredTensor
-    /// Keeps borrowed memory alive (the arena), or owns what was read from disk.
-    private let owner: AnyObject?
+    /// The arena lent to these weights (kept alive, and kept from reallocating, until they go).
+    private let lender: TensorArena?
+    /// What was read from disk, owned and freed here.
     private var owned: [UnsafeMutableRawBufferPointer] = []
 
-    deinit { for buffer in owned { buffer.deallocate() } }
+    deinit {
+        for buffer in owned { buffer.deallocate() }
+        lender?.endLoan()
+    }
 
     /// Bytes of the matrices (what the arena or the folder's copy holds, norms aside).
     public var matrixBytes: Int {
@@ -70,10 +77,12 @@ public final class DecoderWeights: @unchecked Sendable {
             for buffer in owned { buffer.deallocate() }
             throw error
         }
-        try self.init(tensors: tensors, configuration: configuration, owner: nil, owned: owned, file: folder.path)
+        try self.init(tensors: tensors, configuration: configuration, lender: nil, owned: owned, file: folder.path)
     }
 
-    /// Borrows the merged weights of `arena` (which must outlive this object's use).
+    /// Borrows the merged weights of `arena` for this object's life: a loan (`TensorArena.lend`)
+    /// keeps every borrowed buffer where it is — the arena refuses to reallocate one — and the
+    /// arena alive, so no pointer here can dangle or alias a reallocated buffer.
     public convenience init(arena: TensorArena, configuration: DecoderConfiguration) throws {
         var tensors: [String: StoredTensor] = [:]
         for (name, shape) in configuration.tensorShapes {
@@ -83,10 +92,10 @@ public final class DecoderWeights: @unchecked Sendable {
             }
             tensors[name] = tensor
         }
-        try self.init(tensors: tensors, configuration: configuration, owner: arena, owned: [], file: "(in-memory candidate)")
+        try self.init(tensors: tensors, configuration: configuration, lender: arena, owned: [], file: "(in-memory candidate)")
     }
 
-    private init(tensors: [String: StoredTensor], configuration c: DecoderConfiguration, owner: AnyObject?,
+    private init(tensors: [String: StoredTensor], configuration c: DecoderConfiguration, lender: TensorArena?,
                  owned: [UnsafeMutableRawBufferPointer], file: String) throws {
         var owned = owned
         // On any failure below, what this object would have owned is freed here.
@@ -152,8 +161,10 @@ public final class DecoderWeights: @unchecked Sendable {
         }
         finalNorm = try get("model.norm.weight")
         head = c.tiedEmbeddings ? embedding : try matrix("lm_head.weight")
-        self.owner = owner
         self.owned = owned
+        // Last, when nothing can throw any more: the loan that deinit ends.
+        self.lender = lender
+        lender?.lend()
         built = true
     }
 }

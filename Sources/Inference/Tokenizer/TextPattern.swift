@@ -4,6 +4,11 @@
 /// Qwen2/3 and o200k (Phi-4-mini) pre-tokenizer patterns: `\p{L}`, `\p{N}`, `\p{Lu}`…`\p{M}`
 /// classes, `(?i:…)`, `(?!\S)`, `{1,3}`), compiled with Swift's Regex and matched on Unicode
 /// scalars, as Rust strings match on `char`s.
+///
+/// `@unchecked Sendable` because `Regex<AnyRegexOutput>` is not declared Sendable: a compiled
+/// regex is an immutable value (its program is built once, here, and never changed), and each
+/// match keeps its state in the matching call, so one tokenizer's patterns may serve every
+/// worker thread at once.
 enum TextPattern: @unchecked Sendable {
     case literal(String)
     case regex(Regex<AnyRegexOutput>)

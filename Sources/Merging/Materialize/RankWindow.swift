@@ -285,6 +285,7 @@ enum RankSelection {
         let chunkCounts = UnsafeMutablePointer<UInt32>.allocate(capacity: context.chunkCount * targets.count * subBuckets)
         chunkCounts.initialize(repeating: 0, count: context.chunkCount * targets.count * subBuckets)
         defer { chunkCounts.deallocate() }
+        // Each chunk writes only its own row of counts.
         nonisolated(unsafe) let perChunk = chunkCounts
         let scratches = context.forEachChunk(loading: loading, extra: extra + 1) { chunk, range, scratch in
             let counters = scratch.counters(belowSlot + targets.count)

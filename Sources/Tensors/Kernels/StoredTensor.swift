@@ -2,6 +2,9 @@
 /// a view of memory someone else owns (an arena, a model's weights), read as Float32 by exact
 /// widening (`FloatConversion`). Weights kept at their stored width take half the memory of
 /// Float32 copies; the forward pass widens them tile by tile as it multiplies.
+///
+/// `@unchecked Sendable`: a read-only view (a raw pointer is not Sendable); the memory's owner
+/// keeps it alive and unchanged while any view is read (`TensorArena`'s loans, `DecoderWeights`).
 public struct StoredTensor: @unchecked Sendable {
     public let base: UnsafeRawPointer
     public let dtype: DType
@@ -18,7 +21,8 @@ public struct StoredTensor: @unchecked Sendable {
         self.init(base: UnsafeRawPointer(floats.baseAddress ?? Self.empty), dtype: .f32, count: floats.count)
     }
 
-    /// Where an empty tensor points (never read).
+    /// Where an empty tensor points (never read, never written: `nonisolated(unsafe)` is only
+    /// for the pointer type).
     nonisolated(unsafe) private static let empty = UnsafePointer<Float>(UnsafeMutablePointer<Float>.allocate(capacity: 1))
 
     public var byteCount: Int { count * dtype.byteWidth }

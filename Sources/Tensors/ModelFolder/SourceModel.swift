@@ -80,7 +80,8 @@ public struct SourceModel: Sendable {
     /// Where the model's own files are: the adapter folder for an adapter.
     public var path: String { adapter?.path ?? folder.path }
 
-    /// One tensor of the source model as it is read.
+    /// One tensor of the source model as it is read. `@unchecked Sendable`: its bytes are a view
+    /// of a read-only memory map that the `SourceModel` keeps open for as long as it lives.
     public struct Tensor: @unchecked Sendable {
         /// As the model stores it: an adapted model is folded in Float32 (as mergekit does with
         /// `--lora-merge-dtype float32`), so its tensors are F32 whatever the base's dtype.
@@ -91,7 +92,8 @@ public struct SourceModel: Sendable {
         public let lowRank: LowRank?
     }
 
-    /// ΔW = scale · B·A (or its transpose) added to the base bytes.
+    /// ΔW = scale · B·A (or its transpose) added to the base bytes. `@unchecked Sendable` as
+    /// `Tensor`: views of the adapter's read-only map.
     public struct LowRank: @unchecked Sendable {
         public let a: UnsafeRawBufferPointer
         public let aInfo: TensorInfo

@@ -14,7 +14,9 @@ import Synchronization
 /// files to disk and writes the index. A failed system call is reported with its errno, naming
 /// the file by `reportedDirectory` (`out/model.safetensors: could not be written (No space left
 /// on device, ENOSPC)`), and leaves the files for the caller's `StagingDirectory` to remove.
-/// A class because it owns the open files.
+/// A class because it owns the open files. `@unchecked Sendable`: the files and the plan are
+/// fixed at `init`; what `write` changes (which tensors are written) is guarded by a lock, and
+/// each positioned write touches only its tensor's bytes.
 public final class SafetensorsWriter: @unchecked Sendable {
     public let layout: SafetensorsLayout
     public let directory: String
