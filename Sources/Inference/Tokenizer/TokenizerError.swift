@@ -2,18 +2,10 @@ import Tensors
 
 /// Why a tokenizer.json cannot be used, naming the file and the component or field:
 /// `zoo/base/tokenizer.json: pre_tokenizer.type: "UnicodeScripts" is not supported`.
-public struct TokenizerError: LocatedError, Equatable {
-    public let file: String
-    public let field: String?
-    public let message: String
+public typealias TokenizerError = Located<TokenizerErrorKind>
 
-    public init(file: String, field: String? = nil, _ message: String) {
-        self.file = file
-        self.field = field
-        self.message = message
-    }
-
-}
+/// What `TokenizerError` is about (its `Located` kind).
+public enum TokenizerErrorKind {}
 
 /// Typed reads of tokenizer.json fields that name the field when it is missing or mistyped.
 struct TokenizerJSON {

@@ -2,14 +2,7 @@ import Tensors
 
 /// A search space file that cannot be used: the file, the field (a key path such as
 /// `genes.weight` or `objectives[1].maximize`) and what is wrong with it.
-public struct SearchSpaceError: LocatedError, Equatable {
-    public let file: String
-    public let field: String?
-    public let message: String
+public typealias SearchSpaceError = Located<SearchSpaceErrorKind>
 
-    public init(file: String, field: String? = nil, _ message: String) {
-        self.file = file
-        self.field = field
-        self.message = message
-    }
-}
+/// What `SearchSpaceError` is about (its `Located` kind).
+public enum SearchSpaceErrorKind {}

@@ -12,3 +12,18 @@ extension LocatedError {
         [file, field, message].compactMap { $0 }.joined(separator: ": ")
     }
 }
+
+/// A `LocatedError` of one module: the file, the field and the message, with `Kind` (a caseless
+/// enum) telling the modules' errors apart, so `FitnessError` and `ModelError` stay distinct types
+/// — caught, thrown and tested each as its own — without each writing these fields again.
+public struct Located<Kind>: LocatedError, Equatable {
+    public let file: String
+    public let field: String?
+    public let message: String
+
+    public init(file: String, field: String? = nil, _ message: String) {
+        self.file = file
+        self.field = field
+        self.message = message
+    }
+}
