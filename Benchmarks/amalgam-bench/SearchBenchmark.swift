@@ -41,10 +41,12 @@ struct SearchBenchmark: ParsableCommand {
         let timing = try search(space, in: scratch + "/timing")
         let stats = timing.statistics
         print("demo search: \(space.evaluations) evaluations, \(stats.workers) workers, \(Measure.gb(stats.wall)) s wall")
-        print("  workers idle \(percent(stats.idleShare)) of their time (target < 10%); coordinator (archive, optimizer) \(percent(stats.overheadShare)) of wall time (target < 2%)")
+        print("  workers idle \(percent(stats.idleShare)) of their time (target < 10%); coordinator (archive, optimizer) \(percent(stats.overheadShare)) of wall time (target < 2%), "
+              + "its thread's CPU \(percent(stats.coordinatorCPUShare))")
         var summary: [(String, JSONValue)] = [
             ("bench", .string("search")), ("evaluations", .int(space.evaluations)), ("workers", .int(stats.workers)),
             ("wall_s", .double(stats.wall)), ("idle_share", .double(stats.idleShare, digits: 4)), ("overhead_share", .double(stats.overheadShare, digits: 4)),
+            ("coordinator_cpu_share", .double(stats.coordinatorCPUShare, digits: 4)),
             ("idle_target_met", .bool(stats.idleShare < 0.10)), ("overhead_target_met", .bool(stats.overheadShare < 0.02)),
         ]
         if let store {
@@ -97,7 +99,8 @@ struct SearchBenchmark: ParsableCommand {
         let counts = remoteWorkers.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
         let localRate = Double(space.evaluations) / local.wall * 3600
         print("PostgreSQL store, coordinator with --workers 0 and amalgam worker processes (1 thread each; this machine has \(ProcessInfo.processInfo.activeProcessorCount) cores):")
-        print("  SQLite, \(local.workers) in-process workers: \(Format.fixed(localRate, digits: 0))/h, idle \(percent(local.idleShare)), coordinator \(percent(local.overheadShare))")
+        print("  SQLite, \(local.workers) in-process workers: \(Format.fixed(localRate, digits: 0))/h, idle \(percent(local.idleShare)), coordinator \(percent(local.overheadShare)) "
+              + "(its thread's CPU \(percent(local.coordinatorCPUShare)))")
         var rows: [JSONValue] = []
         for count in counts {
             let run = "bench\(count)w-\(ProcessInfo.processInfo.processIdentifier)"
@@ -119,13 +122,15 @@ struct SearchBenchmark: ParsableCommand {
             for worker in workers { worker.waitUntilExit() }
             let rate = Double(space.evaluations) / statistics.wall * 3600
             print("  \(count) worker processes: \(Format.fixed(rate, digits: 0))/h (\(Format.fixed(rate / localRate, digits: 2))× SQLite's), \(Measure.gb(statistics.wall)) s wall, "
-                  + "workers idle \(percent(statistics.idleShare)) (target < 10%), coordinator \(percent(statistics.overheadShare)) of wall time (target < 2%)")
+                  + "workers idle \(percent(statistics.idleShare)) (target < 10%), coordinator \(percent(statistics.overheadShare)) of wall time (target < 2%), "
+                  + "its thread's CPU \(percent(statistics.coordinatorCPUShare))")
             var row = JSONObject()
             row["workers"] = .number(JSONNumber(count))
             row["per_hour"] = .double(rate, digits: 1)
             row["wall_s"] = .double(statistics.wall)
             row["idle_share"] = .double(statistics.idleShare, digits: 4)
             row["overhead_share"] = .double(statistics.overheadShare, digits: 4)
+            row["coordinator_cpu_share"] = .double(statistics.coordinatorCPUShare, digits: 4)
             rows.append(.object(row))
         }
         return [("remote", .array(rows))]

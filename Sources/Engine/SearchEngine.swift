@@ -100,13 +100,20 @@ public final class SearchEngine {
         public var workerMerging = 0.0
         /// Evaluations and holdout scorings that finished (the jobs `workerBusy` sums).
         public var jobs = 0
-        /// Time the coordinator spent outside waiting for results: archive, optimizer, codec.
+        /// Time the coordinator spent outside waiting for results: archive, optimizer, codec —
+        /// wall time, so on a machine whose cores the workers keep busy it includes the waits to
+        /// be scheduled again after each round trip.
         public var coordinator = 0.0
+        /// CPU time of the coordinator's thread over the run: its own work, whatever the
+        /// scheduling (a PostgreSQL store's round trips cost it wall time, not CPU).
+        public var coordinatorCPU = 0.0
         public var workers = 0
         /// Share of worker time spent waiting for work.
         public var idleShare: Double { wall > 0 && workers > 0 ? max(0, 1 - workerBusy / (wall * Double(workers))) : 0 }
         /// Share of wall time the coordinator was busy with the archive and the optimizer.
         public var overheadShare: Double { wall > 0 ? coordinator / wall : 0 }
+        /// The coordinator thread's CPU time as a share of wall time.
+        public var coordinatorCPUShare: Double { wall > 0 ? coordinatorCPU / wall : 0 }
         /// Evaluations and holdout scorings in flight when a stop abandoned them (run again on resume).
         public var abandonedEvaluations = 0
         public var abandonedHoldout = 0
@@ -281,9 +288,11 @@ public final class SearchEngine {
         var waiting = 0.0
         var cancelledAt: Date?
         statistics.workers = settings.workers
+        let cpuStart = Self.threadCPUTime()
         defer {
             statistics.wall = Date().timeIntervalSince(start)
             statistics.coordinator = statistics.wall - waiting
+            statistics.coordinatorCPU = Self.threadCPUTime() - cpuStart
         }
         var phase = Phase.running
         while true {
@@ -369,6 +378,13 @@ public final class SearchEngine {
 
     /// Tells every result that is next in candidate order and, after each, proposes as far as
     /// the look-ahead allows.
+    /// CPU seconds the calling thread has used (CLOCK_THREAD_CPUTIME_ID).
+    static func threadCPUTime() -> Double {
+        var time = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time) == 0 else { return 0 }
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
     func tellReady() throws {
         try proposeWhilePossible()
         while let evaluation = ready.removeValue(forKey: told) {
