@@ -10,8 +10,9 @@ import Tensors
 /// code a local `WorkerPool` feeds, so the archive does not depend on who ran what (DESIGN.md §4).
 ///
 /// Two jobs are kept queued or running per live worker (seen within a lease; at least one worker
-/// counted, so work waits for the first to come). `results` polls the store every 20 ms for
-/// finished jobs (one statement) and once a second puts the jobs whose lease ran out back in the
+/// counted, so work waits for the first to come). `results` collects finished jobs (one statement)
+/// as soon as a worker's notification arrives (LISTEN/NOTIFY: no polling while workers compute),
+/// at the latest every 100 ms, and once a second puts the jobs whose lease ran out back in the
 /// queue.
 ///
 /// `@unchecked Sendable`: only `wake()` is called from another thread (a stop request), and it
@@ -19,7 +20,9 @@ import Tensors
 final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
     /// Seconds a claim holds without a heartbeat; workers renew every third of it.
     static let lease = 10.0
-    static let poll = 0.02
+    /// The longest wait for a worker's notification before the store is asked anyway (and a stop
+    /// request or the deadline looked at).
+    static let wait = 0.1
     /// Jobs queued per live worker: the next one waits in the queue when a worker finishes, so it
     /// does not idle through the coordinator's round trip.
     static let queueDepth = 2
@@ -39,6 +42,7 @@ final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
         }
         self.archive = archive  // its coordinator lock taken by SearchSession
         session = try archive.beginSession()
+        try archive.listenForFinishedJobs()
     }
 
     var hasIdleWorker: Bool {
@@ -92,7 +96,7 @@ final class RemoteDispatcher: JobDispatcher, @unchecked Sendable {
                 return woken
             }
             if !done.isEmpty || wake || inFlightJobs.isEmpty || Date() >= deadline { return done }
-            Thread.sleep(forTimeInterval: min(Self.poll, max(0, deadline.timeIntervalSinceNow)))
+            _ = try archive.waitForFinishedJobs(timeout: min(Self.wait, max(0, deadline.timeIntervalSinceNow)))
         }
     }
 

@@ -199,6 +199,33 @@ extension ScoreRecord {
         #expect(try database.scalar("SELECT count(*) FROM t")?.int == 2)
     }
 
+    /// A coordinator that listens hears of a job a worker finished on another connection, and only
+    /// once; a job taken from its worker notifies nobody.
+    @Test(.enabled(if: TestPostgres.available, TestPostgres.skipped))
+    func aFinishedJobNotifiesTheListeningCoordinator() throws {
+        let run = try TestPostgres.Run()
+        let coordinator = try PostgresArchive(run.store)
+        try coordinator.propose([ArchiveScenario.candidate(0).with(id: 1)], checkpoint: nil)
+        let session = try coordinator.beginSession()
+        try coordinator.listenForFinishedJobs()
+        #expect(try !coordinator.waitForFinishedJobs(timeout: 0))
+        let worker = try PostgresArchive(run.store)
+        try worker.register(worker: "w", resources: "{}")
+        let first = try coordinator.enqueue(session: session, candidate: 1, split: .calibration, slice: nil)
+        let claimed = try #require(try worker.claimJob(worker: "w", lease: 60))
+        #expect(claimed.id == first)
+        #expect(try worker.finish(job: first, worker: "w", outcome: "{}"))
+        #expect(try coordinator.waitForFinishedJobs(timeout: 30))
+        #expect(try !coordinator.waitForFinishedJobs(timeout: 0))
+        #expect(try coordinator.collectFinished(session: session).map(\.id) == [first])
+        // Dropped before its worker finished: the finish is refused and sends nothing.
+        let second = try coordinator.enqueue(session: session, candidate: 1, split: .holdout, slice: nil)
+        _ = try #require(try worker.claimJob(worker: "w", lease: 60))
+        #expect(try coordinator.dropUnfinished(session: session) == [second])
+        #expect(try !worker.finish(job: second, worker: "w", outcome: "{}"))
+        #expect(try !coordinator.waitForFinishedJobs(timeout: 0.2))
+    }
+
     @Test func anUnreachableServerIsOneClearError() throws {
         let store = try PostgresStoreURL("postgresql://postgres@/amalgam?host=/nonexistent-amalgam-socket&run=x")
         #expect { try PostgresArchive(store) } throws: { error in

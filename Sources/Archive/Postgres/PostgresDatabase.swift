@@ -68,6 +68,29 @@ public final class PostgresDatabase {
         return rows(of: result)
     }
 
+    /// Waits until a notification arrives on a channel this connection LISTENs to, or `timeout`
+    /// seconds pass, on the connection's socket (no statement, no CPU while waiting); true when one
+    /// came. Notifications that arrived during earlier statements count at once; all are consumed.
+    public func waitForNotification(timeout: Double) throws(PostgresError) -> Bool {
+        if takeNotifications() { return true }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { throw connectionError(sql: "LISTEN") }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&descriptor, 1, Int32(max(0, min(timeout, 60)) * 1000))
+        if ready > 0 { guard PQconsumeInput(handle) == 1 else { throw connectionError(sql: "LISTEN") } }
+        return takeNotifications()
+    }
+
+    /// Consumes the notifications libpq holds; true when there was one.
+    private func takeNotifications() -> Bool {
+        var any = false
+        while let notification = PQnotifies(handle) {
+            PQfreemem(notification)
+            any = true
+        }
+        return any
+    }
+
     /// The first column of the first row, or nil when there is no row.
     public func scalar(_ sql: String, _ arguments: [SQLValue] = []) throws(PostgresError) -> SQLValue? {
         try query(sql, arguments).first?.first

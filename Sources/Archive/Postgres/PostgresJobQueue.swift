@@ -132,13 +132,28 @@ extension PostgresArchive {
     }
 
     /// Records the outcome while the job is still this worker's; false (nothing written) otherwise.
+    /// A coordinator waiting in `waitForFinishedJobs` is notified when the outcome commits.
     public func finish(job: Int, worker: String, outcome: String) throws -> Bool {
-        // One statement: the outcome, and the worker's count when the outcome was taken.
+        // One statement: the outcome, the worker's count and the notification, when the outcome was taken.
         try connection.query("""
             WITH done AS (UPDATE job SET state = 'finished', outcome = ?1, lease_until = NULL WHERE id = ?2 AND worker = ?3 AND state = 'claimed' RETURNING id),
                  counted AS (UPDATE worker SET jobs = jobs + 1, seen = \(Self.now) WHERE name = ?3 AND EXISTS (SELECT 1 FROM done))
-            SELECT count(*) FROM done
-            """, [.text(outcome), .integer(Int64(job)), .text(worker)]).first?.first?.int == 1
+            SELECT count(*) FROM (SELECT pg_notify(?4, '') FROM done) AS notified
+            """, [.text(outcome), .integer(Int64(job)), .text(worker), .text(finishedChannel)]).first?.first?.int == 1
+    }
+
+    /// The notification channel of the run's finished jobs (the schema's name: one per run).
+    var finishedChannel: String { store.schema }
+
+    /// From now on, this connection hears of every job a worker finishes (`waitForFinishedJobs`).
+    public func listenForFinishedJobs() throws {
+        try connection.execute("LISTEN " + store.schemaIdentifier)
+    }
+
+    /// Waits until a worker finishes a job (after `listenForFinishedJobs`) or `timeout` seconds
+    /// pass; true when one did. Costs no statement while nothing happens.
+    public func waitForFinishedJobs(timeout: Double) throws -> Bool {
+        try connection.waitForNotification(timeout: timeout)
     }
 
     /// Gives a claimed job back to the queue at once (a worker asked to stop).
