@@ -23,7 +23,15 @@ case $command in
     echo "postgresql://postgres@/amalgam?host=$dir"
     ;;
   stop)
-    [ ! -d "$dir/data" ] || as_server "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1 || true
+    # A server pg_ctl could not stop is killed (by the pid in its data folder) before the folder
+    # goes, so no postmaster is left running on a deleted cluster.
+    if [ -d "$dir/data" ] && ! as_server "$bin/pg_ctl" -D "$dir/data" -m immediate -w -t 30 stop >/dev/null 2>&1; then
+      pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null || true)
+      if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid" 2>/dev/null || true
+        echo "warning: pg_ctl could not stop the cluster in $dir; killed its server (pid $pid)" >&2
+      fi
+    fi
     rm -rf "$dir"
     ;;
   *) echo "usage: $0 start|stop DIR" >&2; exit 2 ;;

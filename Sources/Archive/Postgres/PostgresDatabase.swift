@@ -21,10 +21,17 @@ public final class PostgresDatabase {
 
     /// Connects with a libpq connection string (`postgresql://user@host:port/db?...` or
     /// `host=/tmp dbname=x`). `timeout` bounds the connection attempt (libpq's connect_timeout).
+    ///
+    /// Over TCP, a server or network that goes silent ends the connection with an error instead of
+    /// leaving a worker or coordinator blocked in a read forever: TCP keepalives after 30 s idle,
+    /// every 10 s, 3 unanswered probes, and unacknowledged writes given up after 60 s
+    /// (`tcp_user_timeout`); a connection string that sets any of these keeps its own.
     public init(conninfo: String, location: String, timeout: Int = 10) throws(PostgresError) {
         self.location = location
-        let keywords = ["dbname", "connect_timeout", "application_name"]
-        let values = [conninfo, String(max(2, timeout)), "amalgam"]
+        // Before "dbname", so the expanded connection string overrides them; after it what we insist on.
+        let keywords = ["keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+                        "dbname", "connect_timeout", "application_name"]
+        let values = ["1", "30", "10", "3", "60000", conninfo, String(max(2, timeout)), "amalgam"]
         // expand_dbname = 1: the first "dbname" is a whole connection string or URI.
         guard let conn = withCStrings(keywords, { k in withCStrings(values, { v in PQconnectdbParams(k, v, 1) }) }) else {
             throw PostgresError(location: location, state: nil, message: "libpq could not allocate a connection")
