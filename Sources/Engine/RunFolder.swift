@@ -136,7 +136,10 @@ public struct RunFolder: Sendable {
         // The fitness file and the task files it names, read by the fitness file's own parser.
         let fitness = try space.fitnessFile()
         let files = [space.fitness] + fitness.tasks.flatMap { [$0.calibration, $0.holdout].compactMap { $0 } }
-        for file in files {
+        // A file two tasks share (or one task's two splits) is fingerprinted once: the paths are
+        // the keys of the frozen space's `fingerprints` mapping.
+        var seen = Set(prints.map(\.path))
+        for file in files where seen.insert(file).inserted {
             let data = FileManager.default.contents(atPath: file) ?? Data()
             prints.append(SearchSpace.Fingerprint(path: file, hash: GenomeCodec.hash(String(decoding: data, as: UTF8.self))))
         }

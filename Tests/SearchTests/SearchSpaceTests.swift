@@ -108,7 +108,7 @@ import Testing
     /// back: equal, field for field (but `store`, which the frozen space never holds).
     @Test(arguments: ["tasks:\n  - {name: add, kind: choice, calibration: add.calib.jsonl}\n",
                       "  indented first line\n\ttab\n\n\nthree newlines at the end\n\n\n", "no newline at the end",
-                      "carriage\r\nreturns", "a last line of spaces\n   "])
+                      "carriage\r\nreturns", "a last line of spaces\n   ", "unicode\u{2028}line\u{85}breaks\u{2029}\n", "controls \u{7f}\u{9f} and a \u{feff} mark"])
     func everyFieldSurvivesTheFrozenSpace(fitnessText: String) throws {
         var space = try space("""
             name: every-key
@@ -123,7 +123,7 @@ import Testing
             baselines: false
             fitness: ../fitness/demo.yaml
             objectives: [{maximize: "task:add:acc_norm"}, {minimize: params}]
-            optimizer: {name: nsga2, population: 12, sigma: 0.3, restarts: bipop, seed: 42, steady_state: false, sampling: sobol}
+            optimizer: {name: nsga2, population: 12, sigma: 0.3, restarts: bipop, seed: 18446744073709551615, steady_state: false, sampling: sobol}
             budget: {evaluations: 77, time: 1.5h}
             workers: 3
             store: postgres://db/amalgam?run=r

@@ -100,8 +100,23 @@ extension SearchSpace {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// A double-quoted scalar (JSON's escapes are YAML's): any text reads back as it was.
-    static func quoted(_ text: String) -> String { JSONValue.string(text).serialized() }
+    /// A double-quoted scalar that reads back as `text` exactly: JSON's escapes (which YAML reads
+    /// too), plus `\uXXXX` for what JSON leaves raw but YAML would not keep — DEL and the C1
+    /// controls, the line breaks U+0085, U+2028 and U+2029 (folded to spaces inside quotes), the
+    /// byte-order mark and the noncharacters U+FFFE/U+FFFF.
+    static func quoted(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        for scalar in JSONValue.string(text).serialized().unicodeScalars {
+            switch scalar.value {
+            case 0x7f...0x9f, 0x2028, 0x2029, 0xfeff, 0xfffe, 0xffff:
+                let hex = String(scalar.value, radix: 16)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+            default:
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
 
     /// The shortest text that reads back as the same double, with a point so YAML reads a float.
     static func number(_ value: Double) -> String {
@@ -112,7 +127,11 @@ extension SearchSpace {
     /// A text as a literal block (`|2`, indented two spaces, its trailing newlines kept exactly)
     /// when it reads back unchanged that way, else as a quoted scalar.
     static func block(_ text: String) -> String {
-        let plain = !text.isEmpty && text.unicodeScalars.allSatisfy { $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7f && $0.value != 0xfeff) }
+        // Only what a literal block keeps as it is (YAML also breaks lines at U+0085, U+2028 and
+        // U+2029); anything else is quoted.
+        let plain = !text.isEmpty && text.unicodeScalars.allSatisfy {
+            $0 == "\n" || $0 == "\t" || ($0.value >= 0x20 && !(0x7f...0x9f).contains($0.value) && ![0xfeff, 0x2028, 0x2029, 0xfffe, 0xffff].contains($0.value))
+        }
         guard plain else { return quoted(text) }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let trailing = lines.reversed().prefix { $0.isEmpty }.count  // newlines at the end, counting the last line's own
@@ -348,7 +367,7 @@ struct SearchSpaceReader {
             case "restarts":
                 guard let restarts = value.string.flatMap(SearchSpace.OptimizerSettings.Restarts.init(rawValue:)) else { throw fail(field, "expected none, ipop or bipop") }
                 optimizer.restarts = restarts
-            case "seed": optimizer.seed = UInt64(try integer(value, field, minimum: 0))
+            case "seed": optimizer.seed = try seed(value, field)
             case "steady_state": optimizer.steadyState = try flag(value, field) ?? true
             case "sampling":
                 guard let text = value.string, text == "uniform" || text == "sobol" else { throw fail(field, "expected uniform or sobol") }
@@ -408,7 +427,7 @@ struct SearchSpaceReader {
                     throw fail(field, "expected a probability in [0.5, 1), such as 0.95")
                 }
                 racing.confidence = confidence
-            case "seed": racing.seed = UInt64(try integer(value, field, minimum: 0))
+            case "seed": racing.seed = try seed(value, field)
             default:
                 throw fail(field, "unknown key (expected stages, confidence or seed)")
             }
@@ -433,6 +452,13 @@ struct SearchSpaceReader {
     private func integer(_ node: Node, _ field: String, minimum: Int) throws(SearchSpaceError) -> Int {
         guard let value = node.int, value >= minimum else { throw fail(field, "expected an integer ≥ \(minimum)") }
         return value
+    }
+
+    /// A seed: any UInt64 (`--seed` takes one, and the frozen space writes it back).
+    private func seed(_ node: Node, _ field: String) throws(SearchSpaceError) -> UInt64 {
+        if let value = node.int, value >= 0 { return UInt64(value) }
+        if let text = node.scalar?.string, let value = UInt64(text) { return value }
+        throw fail(field, "expected an integer ≥ 0")
     }
 
     private func number(_ node: Node, _ field: String) throws(SearchSpaceError) -> Double {
